@@ -1,0 +1,173 @@
+"""The one place where events become bytes and bytes become events.
+
+Inside Redis an event is msgpack: ``{"t": type, "v": version, "id", "r", "ts", "p": payload}``.
+Browsers get JSON with the same fields spelled out plus ``pos``, the event's position in its
+restaurant's log. Decoding an unknown type, a newer version or broken bytes raises
+:class:`~kitchen.errors.CodecError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import msgpack
+
+from kitchen.errors import CodecError
+from kitchen.events import EVENT_TYPES, Event
+
+BASE_FIELDS = frozenset({"id", "restaurant_id", "ts"})
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """An event decoded only as far as plain data: cheap, for routing and fan-out."""
+
+    type: str
+    version: int
+    id: str
+    restaurant_id: str
+    ts: int
+    payload: dict[str, Any]
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def payload_of(event: Event) -> dict[str, Any]:
+    return {
+        f.name: _plain(getattr(event, f.name))
+        for f in dataclasses.fields(event)
+        if f.name not in BASE_FIELDS
+    }
+
+
+def encode(event: Event) -> bytes:
+    """Event → msgpack bytes for the stream."""
+    return msgpack.packb(
+        {
+            "t": event.type,
+            "v": event.version,
+            "id": event.id,
+            "r": event.restaurant_id,
+            "ts": event.ts,
+            "p": payload_of(event),
+        },
+        use_bin_type=True,
+    )
+
+
+def peek(raw: bytes) -> Envelope:
+    """msgpack bytes → :class:`Envelope`, without building model objects."""
+    try:
+        d = msgpack.unpackb(raw, raw=False)
+        env = Envelope(str(d["t"]), int(d["v"]), str(d["id"]), str(d["r"]), int(d["ts"]), d["p"])
+    except (ValueError, KeyError, TypeError, msgpack.UnpackException) as exc:
+        raise CodecError(f"broken event bytes: {exc}") from exc
+    if not isinstance(env.payload, dict):
+        raise CodecError("broken event: payload is not a map")
+    return env
+
+
+@cache
+def _hints(type_tag: str) -> dict[str, Any]:
+    return typing.get_type_hints(EVENT_TYPES[type_tag])
+
+
+def _revive(hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (inner, *_rest) = typing.get_args(hint)
+        return tuple(_revive(inner, v) for v in value)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        inner = next(a for a in typing.get_args(hint) if a is not type(None))
+        return _revive(inner, value)
+    if isinstance(hint, type) and hasattr(hint, "from_dict"):
+        return hint.from_dict(value)
+    if hint is int:
+        return int(value)
+    if hint is bool:
+        return bool(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise TypeError(f"expected text, got {type(value).__name__}")
+        return value
+    return value
+
+
+def from_envelope(env: Envelope) -> Event:
+    cls = EVENT_TYPES.get(env.type)
+    if cls is None:
+        raise CodecError(f"unknown event type {env.type!r}")
+    if env.version > cls.version:
+        raise CodecError(f"event {env.type!r} version {env.version} is newer than {cls.version}")
+    hints = _hints(env.type)
+    try:
+        kwargs = {
+            f.name: _revive(hints[f.name], env.payload[f.name])
+            for f in dataclasses.fields(cls)
+            if f.name not in BASE_FIELDS and f.name in env.payload
+        }
+        return cls(restaurant_id=env.restaurant_id, id=env.id, ts=env.ts, **kwargs)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CodecError(f"broken {env.type!r} event {env.id}: {exc!r}") from exc
+
+
+def decode(raw: bytes) -> Event:
+    """msgpack bytes → the typed event."""
+    return from_envelope(peek(raw))
+
+
+def to_json_obj(env: Envelope, pos: str) -> dict[str, Any]:
+    return {
+        "type": env.type,
+        "v": env.version,
+        "id": env.id,
+        "restaurant_id": env.restaurant_id,
+        "ts": env.ts,
+        "pos": pos,
+        "data": env.payload,
+    }
+
+
+def dumps(obj: Any) -> bytes:
+    """Plain data → compact UTF-8 JSON (Chinese kept as text)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def loads(raw: bytes | str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CodecError(f"malformed JSON: {exc}") from exc
+
+
+def pack(obj: Any) -> bytes:
+    """Plain data → msgpack (live state blobs, frames)."""
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def unpack(raw: bytes) -> Any:
+    try:
+        return msgpack.unpackb(raw, raw=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise CodecError(f"malformed msgpack: {exc}") from exc
+
+
+def event_json(event: Event, pos: str) -> bytes:
+    """A typed event as the JSON a browser receives."""
+    env = Envelope(event.type, event.version, event.id, event.restaurant_id, event.ts,
+                   payload_of(event))
+    return dumps(to_json_obj(env, pos))

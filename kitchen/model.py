@@ -1,0 +1,368 @@
+"""The domain model: plain frozen data, no I/O.
+
+Prices are integers in fen (1 yuan = 100 fen). Times are integer milliseconds since the epoch.
+Objects are immutable; the rule modules (:mod:`kitchen.dishflow`, :mod:`kitchen.tables`,
+:mod:`kitchen.ordering`) return new objects instead of changing these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+
+class DishStatus(StrEnum):
+    HELD = "held"  # course not fired yet (叫起)
+    QUEUED = "queued"
+    COOKING = "cooking"
+    READY = "ready"
+    SERVED = "served"
+    RETURNED = "returned"  # 退菜: the diner's return was granted
+    VOIDED = "voided"  # cancelled by kitchen or merchant
+
+
+LIVE_STATUSES = frozenset({DishStatus.HELD, DishStatus.QUEUED, DishStatus.COOKING})
+DEAD_STATUSES = frozenset({DishStatus.RETURNED, DishStatus.VOIDED})
+
+
+class TableStatus(StrEnum):
+    FREE = "free"
+    OPEN = "open"  # 开台: seated, QR code active, nothing ordered yet
+    ORDERING = "ordering"  # at least one order placed
+    PAYING = "paying"  # bill requested
+
+
+class Role(StrEnum):
+    DINER = "diner"
+    STATION = "station"
+    EXPO = "expo"
+    MERCHANT = "merchant"
+
+
+def _from(cls: Any, data: dict[str, Any]) -> Any:
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# --------------------------------------------------------------------------- menu
+
+
+@dataclass(frozen=True)
+class Station:
+    id: str
+    name_zh: str
+    name_en: str
+    is_expo: bool = False
+    warn_after_s: int = 300  # ticket turns yellow
+    late_after_s: int = 480  # ticket turns red
+    printer: str | None = None  # "host:port" of an ESC/POS network printer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Station:
+        return _from(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name_zh: str
+    name_en: str
+    sort: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Category:
+        return _from(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Dish:
+    id: str
+    category_id: str
+    name_zh: str
+    name_en: str
+    price_fen: int
+    station_id: str
+    photo: str = ""
+    tags: tuple[str, ...] = ()  # taste tags: 辣 spicy, 甜 sweet …
+    calories: int = 0
+    allergens: tuple[str, ...] = ()
+    target_s: int = 600  # target cooking time; past it the dish is overdue
+    active: bool = True
+    description_zh: str = ""
+    description_en: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["tags"] = list(self.tags)
+        d["allergens"] = list(self.allergens)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Dish:
+        data = dict(data)
+        data["tags"] = tuple(data.get("tags", ()))
+        data["allergens"] = tuple(data.get("allergens", ()))
+        return _from(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class SetMeal:
+    """A fixed combination of dishes sold at one price (套餐)."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    price_fen: int
+    items: tuple[tuple[str, int], ...]  # (dish_id, quantity)
+    photo: str = ""
+    active: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["items"] = [list(i) for i in self.items]
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SetMeal:
+        data = dict(data)
+        data["items"] = tuple((str(d), int(q)) for d, q in data.get("items", ()))
+        return _from(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A time-limited price for one dish (限时特价), active in [starts_at, ends_at)."""
+
+    id: str
+    dish_id: str
+    price_fen: int
+    starts_at: int
+    ends_at: int
+    label_zh: str = "限时特价"
+    label_en: str = "Limited offer"
+
+    def active_at(self, now_ms: int) -> bool:
+        return self.starts_at <= now_ms < self.ends_at
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Offer:
+        return _from(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Menu:
+    """Everything a restaurant sells, as one versioned value."""
+
+    restaurant_id: str
+    name_zh: str
+    name_en: str
+    stations: tuple[Station, ...]
+    categories: tuple[Category, ...]
+    dishes: tuple[Dish, ...]
+    set_meals: tuple[SetMeal, ...] = ()
+    offers: tuple[Offer, ...] = ()
+    tables: tuple[str, ...] = ()
+    version: int = 1
+
+    def dish(self, dish_id: str) -> Dish | None:
+        for d in self.dishes:
+            if d.id == dish_id:
+                return d
+        return None
+
+    def station(self, station_id: str) -> Station | None:
+        for s in self.stations:
+            if s.id == station_id:
+                return s
+        return None
+
+    def set_meal(self, set_id: str) -> SetMeal | None:
+        for s in self.set_meals:
+            if s.id == set_id:
+                return s
+        return None
+
+    def price_at(self, dish: Dish, now_ms: int) -> int:
+        """The dish's price now: the lowest active offer, else the list price."""
+        prices = [o.price_fen for o in self.offers if o.dish_id == dish.id and o.active_at(now_ms)]
+        return min([dish.price_fen, *prices])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "restaurant_id": self.restaurant_id,
+            "name_zh": self.name_zh,
+            "name_en": self.name_en,
+            "stations": [s.to_dict() for s in self.stations],
+            "categories": [c.to_dict() for c in self.categories],
+            "dishes": [d.to_dict() for d in self.dishes],
+            "set_meals": [s.to_dict() for s in self.set_meals],
+            "offers": [o.to_dict() for o in self.offers],
+            "tables": list(self.tables),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Menu:
+        return cls(
+            restaurant_id=data["restaurant_id"],
+            name_zh=data.get("name_zh", ""),
+            name_en=data.get("name_en", ""),
+            stations=tuple(Station.from_dict(s) for s in data.get("stations", ())),
+            categories=tuple(Category.from_dict(c) for c in data.get("categories", ())),
+            dishes=tuple(Dish.from_dict(d) for d in data.get("dishes", ())),
+            set_meals=tuple(SetMeal.from_dict(s) for s in data.get("set_meals", ())),
+            offers=tuple(Offer.from_dict(o) for o in data.get("offers", ())),
+            tables=tuple(data.get("tables", ())),
+            version=int(data.get("version", 1)),
+        )
+
+
+# --------------------------------------------------------------------------- live state
+
+
+@dataclass(frozen=True)
+class Line:
+    """One dish on an order (an order line), with its own kitchen status."""
+
+    id: str
+    dish_id: str
+    name_zh: str
+    name_en: str
+    qty: int
+    unit_price_fen: int
+    station_id: str
+    status: DishStatus = DishStatus.QUEUED
+    note: str = ""
+    course: int = 1
+    added: bool = False  # 加菜: added to an existing order
+    set_meal_id: str = ""
+    target_s: int = 600
+    urges: int = 0  # 催菜 count
+    last_urged_at: int = 0
+    overdue: bool = False
+    return_requested: bool = False
+    times: dict[str, int] = field(default_factory=dict)  # status → when it was entered
+
+    @property
+    def total_fen(self) -> int:
+        return 0 if self.status in DEAD_STATUSES else self.qty * self.unit_price_fen
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["status"] = str(self.status)
+        d["times"] = dict(self.times)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Line:
+        data = dict(data)
+        data["status"] = DishStatus(data.get("status", "queued"))
+        data["times"] = dict(data.get("times", {}))
+        return _from(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Order:
+    """One ticket: what a table ordered at once, plus the dishes added to it later."""
+
+    id: str
+    restaurant_id: str
+    table_no: str
+    session_id: str
+    no: int  # ticket number of the day, shown big on screens
+    created_at: int
+    lines: tuple[Line, ...]
+    rush: bool = False
+    guests: int = 0
+
+    def line(self, line_id: str) -> Line | None:
+        for ln in self.lines:
+            if ln.id == line_id:
+                return ln
+        return None
+
+    def stations(self) -> tuple[str, ...]:
+        return tuple(sorted({ln.station_id for ln in self.lines}))
+
+    @property
+    def total_fen(self) -> int:
+        return sum(ln.total_fen for ln in self.lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "restaurant_id": self.restaurant_id,
+            "table_no": self.table_no,
+            "session_id": self.session_id,
+            "no": self.no,
+            "created_at": self.created_at,
+            "lines": [ln.to_dict() for ln in self.lines],
+            "rush": self.rush,
+            "guests": self.guests,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Order:
+        return cls(
+            id=data["id"],
+            restaurant_id=data["restaurant_id"],
+            table_no=data["table_no"],
+            session_id=data["session_id"],
+            no=int(data["no"]),
+            created_at=int(data["created_at"]),
+            lines=tuple(Line.from_dict(ln) for ln in data["lines"]),
+            rush=bool(data.get("rush", False)),
+            guests=int(data.get("guests", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class TableState:
+    """A table's live state. ``session`` changes at every 开台, which retires old QR tokens."""
+
+    no: str
+    status: TableStatus = TableStatus.FREE
+    session: str = ""
+    opened_at: int = 0
+    guests: int = 0
+    order_ids: tuple[str, ...] = ()
+    merged_from: tuple[str, ...] = ()
+    waiter_called_at: int = 0
+    bill_requested_at: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "no": self.no,
+            "status": str(self.status),
+            "session": self.session,
+            "opened_at": self.opened_at,
+            "guests": self.guests,
+            "order_ids": list(self.order_ids),
+            "merged_from": list(self.merged_from),
+            "waiter_called_at": self.waiter_called_at,
+            "bill_requested_at": self.bill_requested_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TableState:
+        return cls(
+            no=data["no"],
+            status=TableStatus(data.get("status", "free")),
+            session=data.get("session", ""),
+            opened_at=int(data.get("opened_at", 0)),
+            guests=int(data.get("guests", 0)),
+            order_ids=tuple(data.get("order_ids", ())),
+            merged_from=tuple(data.get("merged_from", ())),
+            waiter_called_at=int(data.get("waiter_called_at", 0)),
+            bill_requested_at=int(data.get("bill_requested_at", 0)),
+        )
