@@ -15,6 +15,8 @@ in one hash slot and runs unchanged on Redis Cluster.
     k:{R}:idem:K         hash     first answer to idempotency key K (``resp``, ``pos``)
     k:{R}:revoked        set      ids (jti) of revoked device and staff tokens
     k:{R}:rate:S         string   counter of a fixed-window rate limit S
+    k:{R}:presence       hash     screen id → msgpack {role, station, table, hub, seen} (hub)
+    k:{R}:prints         hash     "order_id:station_id" → msgpack print state (printer worker)
     k:restaurants        set      ids of every restaurant (what the hub and workers read)
     k:dead               stream   dead-letter entries of every worker group
 """
@@ -79,3 +81,11 @@ def restaurant_of_log(key: str | bytes) -> str:
     text = key.decode() if isinstance(key, bytes) else key
     start, end = text.index("{") + 1, text.index("}")
     return text[start:end]
+
+
+def presence(restaurant_id: str) -> str:
+    return tag(restaurant_id) + ":presence"
+
+
+def prints(restaurant_id: str) -> str:
+    return tag(restaurant_id) + ":prints"
