@@ -159,6 +159,11 @@ def pack(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
 
+def pack_for_lua(obj: Any) -> bytes:
+    """msgpack in the older raw format, which Redis's Lua ``cmsgpack`` reads (no bin type)."""
+    return msgpack.packb(obj, use_bin_type=False)
+
+
 def unpack(raw: bytes) -> Any:
     try:
         return msgpack.unpackb(raw, raw=False)

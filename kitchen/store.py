@@ -1,0 +1,293 @@
+"""The live state of every restaurant in Redis, and its one atomic write step.
+
+A command is run as *read → decide → commit*:
+
+1. :meth:`Store.read` fetches, in one round trip, the values a command needs (tables, orders,
+   stock counts, the ticket counter, a cart) and the restaurant's menu (cached per version).
+2. A pure function (the ``decide`` callback) validates the command with the rules of
+   :mod:`kitchen.dishflow`, :mod:`kitchen.tables` and :mod:`kitchen.ordering`, and records the
+   new values and the events in a :class:`Tx`.
+3. :meth:`Store.commit` runs ``lua/commit.lua``: it checks the idempotency key, checks that
+   every value the decision read is unchanged (optimistic concurrency), writes the new values,
+   appends the events to the restaurant's stream and keeps the answer for the idempotency key —
+   all in one atomic step. If a value changed meanwhile, the command is decided again.
+
+All keys of a command share the restaurant's hash tag (see :mod:`kitchen.keys`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+
+from kitchen import codec, keys
+from kitchen.errors import ConflictError, NotFound
+from kitchen.events import Event
+from kitchen.model import Menu, Order, TableState
+
+MAX_ATTEMPTS = 60
+COMMIT_SCRIPT = resources.files("kitchen").joinpath("lua/commit.lua").read_text()
+
+Slot = tuple[str, str]  # (key, hash field or "" for a string key)
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a command needs to see."""
+
+    tables: Sequence[str] = ()
+    orders: Sequence[str] = ()
+    stock: Sequence[str] = ()
+    seq: bool = False
+    cart: str = ""  # table number whose cart to read
+
+
+@dataclass
+class State:
+    """The values read for one attempt, decoded, with the raw bytes kept for the guards."""
+
+    restaurant_id: str
+    menu: Menu
+    tables: dict[str, TableState | None]
+    orders: dict[str, Order | None]
+    stock: dict[str, int | None]
+    seq: int
+    cart: list[dict[str, Any]]
+    raw: dict[Slot, bytes | None]
+
+    def table(self, no: str) -> TableState:
+        t = self.tables.get(no)
+        if t is None:
+            raise NotFound(f"no table {no!r}", table=no)
+        return t
+
+    def order(self, order_id: str) -> Order:
+        o = self.orders.get(order_id)
+        if o is None:
+            raise NotFound(f"no order {order_id!r} today", order_id=order_id)
+        return o
+
+
+@dataclass
+class Tx:
+    """What a decision changes: new values (each guarded by the value it was read as) and
+    the events to append. ``response`` is what the API answers, kept for the idempotency key."""
+
+    state: State
+    writes: dict[Slot, bytes | None] = field(default_factory=dict)
+    ttl: dict[Slot, int] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    response: Any = None
+
+    @property
+    def r(self) -> str:
+        return self.state.restaurant_id
+
+    def put_table(self, table: TableState) -> None:
+        self.writes[(keys.tables(self.r), table.no)] = codec.pack(table.to_dict())
+
+    def put_order(self, order: Order) -> None:
+        self.writes[(keys.orders(self.r), order.id)] = codec.pack(order.to_dict())
+
+    def put_stock(self, dish_id: str, remaining: int | None) -> None:
+        value = None if remaining is None else str(remaining).encode()
+        self.writes[(keys.stock(self.r), dish_id)] = value
+
+    def put_seq(self, value: int) -> None:
+        self.writes[(keys.seq(self.r), "")] = str(value).encode()
+
+    def put_cart(self, table_no: str, items: list[dict[str, Any]], ttl: int = 86_400) -> None:
+        slot = (keys.cart(self.r, table_no), "")
+        self.writes[slot] = codec.pack(items) if items else None
+        self.ttl[slot] = ttl
+
+    def put_menu(self, menu: Menu) -> None:
+        """A new menu (its version bumped by the caller); not guarded: last writer wins."""
+        self.writes[(keys.menu(self.r), "")] = codec.pack(menu.to_dict())
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+@dataclass(frozen=True)
+class Committed:
+    """The outcome: ``pos`` is the stream position of the last event appended (or of the
+    first answer's, for a repeat); ``duplicate`` tells a repeat of an idempotency key."""
+
+    response: Any
+    pos: str
+    duplicate: bool = False
+    events: tuple[Event, ...] = ()
+
+
+def _int(raw: bytes | None) -> int | None:
+    return None if raw is None else int(raw)
+
+
+class Store:
+    """Reads and atomically changes the live state of restaurants."""
+
+    def __init__(self, redis: Redis, *, maxlen: int = 100_000, idempotency_ttl: int = 86_400,
+                 menu_ttl: float = 1.0) -> None:
+        self.redis = redis
+        self.maxlen = maxlen
+        self.idempotency_ttl = idempotency_ttl
+        self._script = redis.register_script(COMMIT_SCRIPT)
+        self._menus: dict[str, tuple[bytes, Menu]] = {}
+
+    # ------------------------------------------------------------------ reading
+
+    async def menu(self, restaurant_id: str) -> Menu:
+        raw: bytes | None = await self.redis.get(keys.menu(restaurant_id))  # type: ignore[assignment]
+        return self._menu(restaurant_id, raw)
+
+    def _menu(self, restaurant_id: str, raw: bytes | None) -> Menu:
+        if raw is None:
+            raise NotFound(f"no restaurant {restaurant_id!r}", restaurant_id=restaurant_id)
+        cached = self._menus.get(restaurant_id)
+        if cached is not None and cached[0] == raw:
+            return cached[1]
+        menu = Menu.from_dict(codec.unpack(raw))
+        self._menus[restaurant_id] = (raw, menu)
+        return menu
+
+    async def read(self, restaurant_id: str, reads: Reads,
+                   idempotency_key: str | None = None) -> State | Committed:
+        """The state a command needs, or the first answer when the key was seen before."""
+        r = restaurant_id
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(keys.idem(r, idempotency_key or "-"), "r", "p")
+        pipe.get(keys.menu(r))
+        slots: list[Slot] = []
+        for no in reads.tables:
+            slots.append((keys.tables(r), no))
+        for oid in reads.orders:
+            slots.append((keys.orders(r), oid))
+        for dish in reads.stock:
+            slots.append((keys.stock(r), dish))
+        if reads.seq:
+            slots.append((keys.seq(r), ""))
+        if reads.cart:
+            slots.append((keys.cart(r, reads.cart), ""))
+        for key, fld in slots:
+            if fld:
+                pipe.hget(key, fld)
+            else:
+                pipe.get(key)
+        (seen, pos), menu_raw, *values = await pipe.execute()
+        if idempotency_key and seen is not None:
+            return Committed(codec.unpack(seen), (pos or b"").decode(), duplicate=True)
+        raw = dict(zip(slots, values, strict=True))
+        menu = self._menu(r, menu_raw)
+
+        def get(key: str, fld: str) -> Any:
+            return raw.get((key, fld))
+
+        tables = {no: (TableState.from_dict(codec.unpack(v)) if (v := get(keys.tables(r), no))
+                       else None) for no in reads.tables}
+        orders = {oid: (Order.from_dict(codec.unpack(v)) if (v := get(keys.orders(r), oid))
+                        else None) for oid in reads.orders}
+        stock = {d: _int(get(keys.stock(r), d)) for d in reads.stock}
+        seq = _int(get(keys.seq(r), "")) or 0
+        cart_raw = get(keys.cart(r, reads.cart), "") if reads.cart else None
+        cart = codec.unpack(cart_raw) if cart_raw else []
+        return State(r, menu, tables, orders, stock, seq, cart, raw)
+
+    async def tables(self, restaurant_id: str) -> list[TableState]:
+        raw: dict[bytes, bytes] = await self.redis.hgetall(keys.tables(restaurant_id))  # type: ignore[assignment]
+        out = [TableState.from_dict(codec.unpack(v)) for v in raw.values()]
+        return sorted(out, key=lambda t: (len(t.no), t.no))
+
+    async def orders(self, restaurant_id: str) -> list[Order]:
+        raw: dict[bytes, bytes] = await self.redis.hgetall(keys.orders(restaurant_id))  # type: ignore[assignment]
+        out = [Order.from_dict(codec.unpack(v)) for v in raw.values()]
+        return sorted(out, key=lambda o: (o.created_at, o.no))
+
+    async def stock(self, restaurant_id: str) -> dict[str, int]:
+        raw: dict[bytes, bytes] = await self.redis.hgetall(keys.stock(restaurant_id))  # type: ignore[assignment]
+        return {k.decode(): int(v) for k, v in raw.items()}
+
+    async def position(self, restaurant_id: str) -> tuple[str, str]:
+        """(epoch, last stream position) of the restaurant's log: where a snapshot stands."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.get(keys.epoch(restaurant_id))
+        pipe.xrevrange(keys.log(restaurant_id), count=1)
+        epoch, last = await pipe.execute()
+        pos = last[0][0].decode() if last else "0-0"
+        return (epoch.decode() if epoch else ""), pos
+
+    # ------------------------------------------------------------------ writing
+
+    async def install(self, menu: Menu, stock: dict[str, int], *, replace: bool = False) -> None:
+        """Make a restaurant live: its menu, stock counts and (free) tables. Existing table
+        state is kept unless ``replace``; the log's epoch is set if it has none."""
+        r = menu.restaurant_id
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(keys.menu(r), codec.pack(menu.to_dict()))
+        pipe.delete(keys.stock(r))
+        if stock:
+            pipe.hset(keys.stock(r), mapping={d: str(n) for d, n in stock.items()})
+        if replace:
+            pipe.delete(keys.tables(r), keys.orders(r), keys.seq(r))
+        for no in menu.tables:
+            pipe.hsetnx(keys.tables(r), no, codec.pack(TableState(no).to_dict()))
+        pipe.set(keys.epoch(r), uuid.uuid4().hex[:12], nx=True)
+        await pipe.execute()
+        await self.redis.sadd(keys.RESTAURANTS, r)
+
+    async def commit(self, tx: Tx, idempotency_key: str | None = None) -> Committed | None:
+        """One atomic attempt; ``None`` when a value read has changed since (decide again)."""
+        r = tx.r
+        key_index: dict[str, int] = {}
+        key_list = [keys.log(r), keys.idem(r, idempotency_key or "-"), keys.epoch(r)]
+
+        def ki(key: str) -> int:
+            if key not in key_index:
+                key_list.append(key)
+                key_index[key] = len(key_list)  # Lua indexes from 1
+            return key_index[key]
+
+        guards = [[ki(k), f, False if v is None else v] for (k, f), v in tx.state.raw.items()]
+        hwrites = [[ki(k), f, False if v is None else v] for (k, f), v in tx.writes.items() if f]
+        swrites = [[ki(k), False if v is None else v, tx.ttl.get((k, f), 0)]
+                   for (k, f), v in tx.writes.items() if not f]
+        plan = {
+            "i": self.idempotency_ttl if idempotency_key else 0,
+            "m": self.maxlen,
+            "e": uuid.uuid4().hex[:12],
+            "g": guards,
+            "h": hwrites,
+            "s": swrites,
+            "v": [codec.encode(e) for e in tx.events],
+            "r": codec.pack(tx.response),
+        }
+        result: Any = await self._script(keys=key_list, args=[codec.pack_for_lua(plan)])
+        status = result[0]
+        if status == b"conflict":
+            return None
+        if status == b"dup":
+            return Committed(codec.unpack(result[1]), result[2].decode(), duplicate=True)
+        return Committed(tx.response, result[2].decode(), events=tuple(tx.events))
+
+    async def run(self, restaurant_id: str, reads: Reads | Callable[[], Reads],
+                  decide: Callable[[State], Tx], idempotency_key: str | None = None
+                  ) -> Committed:
+        """Read, decide, commit; decide again while a value read changed meanwhile."""
+        for attempt in range(MAX_ATTEMPTS):
+            spec = reads() if callable(reads) else reads
+            state = await self.read(restaurant_id, spec, idempotency_key)
+            if isinstance(state, Committed):
+                return state
+            tx = decide(state)
+            done = await self.commit(tx, idempotency_key)
+            if done is not None:
+                return done
+            await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+        raise ConflictError("the restaurant is very busy; please retry")
