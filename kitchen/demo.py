@@ -140,3 +140,69 @@ def staff_tokens_spec() -> list[dict[str, Any]]:
     """Tokens printed by ``make run`` for the demo (station screens, pass, merchant)."""
     return ([{"role": "station", "station": s.id} for s in STATIONS if not s.is_expo]
             + [{"role": "expo"}, {"role": "merchant"}])
+
+
+async def seed(pool: Any, redis: Any, settings: Any) -> dict[str, str]:
+    """Create the demo restaurant on first run (PostgreSQL, then its live state in Redis) and
+    return the pages a person opens, with fresh tokens, by name."""
+    from kitchen import catalog, tokens
+    from kitchen.db import Queries
+    from kitchen.store import Store
+
+    q = Queries.load()
+    async with pool.acquire() as conn:
+        if await conn.fetchrow(q["catalog_restaurant"], RESTAURANT) is None:
+            await catalog.save_menu(conn, menu(), STOCK)
+        live_menu, stock = await catalog.load_menu(conn, RESTAURANT)
+        store = Store(redis)
+        if not await redis.exists(f"k:{{{RESTAURANT}}}:menu"):
+            await store.install(live_menu, stock)
+        else:
+            await redis.sadd("k:restaurants", RESTAURANT)
+
+        base = settings.public_api_url.rstrip("/")
+        urls: dict[str, str] = {}
+
+        async def grant(role: str, label: str, ttl: int, station: str = "",
+                        table: str = "") -> str:
+            token, claims = tokens.issue(settings.secret_keys, role, [RESTAURANT], ttl=ttl,
+                                         station=station, table=table, name=label)
+            await conn.execute(q["demo_insert_token"], RESTAURANT, claims.jti, role,
+                               station or None, table or None, label, claims.exp)
+            return token
+
+        ttl = settings.token_ttl
+        for s in live_menu.stations:
+            if s.is_expo:
+                urls["expo 传菜口"] = f"{base}/kds/expo#token={await grant('expo', s.name_zh, ttl)}"
+            else:
+                tok = await grant("station", s.name_zh, ttl, station=s.id)
+                urls[f"station {s.id} {s.name_zh}"] = f"{base}/kds/station#token={tok}"
+        merchant = await grant("merchant", "店长", ttl)
+        urls["merchant 商家"] = f"{base}/merchant#token={merchant}"
+        table = live_menu.tables[0]
+        await _open_if_free(store, table)
+        qr = await grant("qr", f"桌 {table}", 0, table=table)
+        urls[f"diner table {table} 扫码点餐"] = f"{base}/t/{qr}"
+        return urls
+
+
+async def _open_if_free(store: Any, table_no: str) -> None:
+    """Seat two guests at the demo table so its QR code works right away."""
+    import uuid
+
+    from kitchen import tables
+    from kitchen.events import TableOpened, now_ms
+    from kitchen.model import TableStatus
+    from kitchen.store import Reads, State, Tx
+
+    def decide(state: State) -> Tx:
+        tx = Tx(state)
+        table = state.table(table_no)
+        if table.status == TableStatus.FREE:
+            opened = tables.open_table(table, 2, uuid.uuid4().hex[:12], now_ms())
+            tx.put_table(opened)
+            tx.emit(TableOpened(RESTAURANT, table=opened))
+        return tx
+
+    await store.run(RESTAURANT, Reads(tables=[table_no]), decide)
