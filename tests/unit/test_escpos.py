@@ -94,8 +94,10 @@ def test_display_width_counts_wide_characters_twice() -> None:
 def test_escpos_imports_no_io_library() -> None:
     """The renderer is pure: it imports no network, database or Redis module."""
     tree = ast.parse(Path(escpos.__file__).read_text(encoding="utf-8"))
-    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
-             for a in n.names}
-    names |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
-              if isinstance(n, ast.ImportFrom)}
+    names = {
+        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    names |= {
+        (n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+    }
     assert not names & {"socket", "asyncio", "redis", "asyncpg", "starlette", "websockets"}
