@@ -1,0 +1,39 @@
+# Development tasks; everything runs from the project's own virtualenv (.venv).
+#   make run    PostgreSQL + Redis (embedded, data in .data/), migrations, demo data, api, hub, workers
+#   make test   ruff, mypy, then every test (they start their own throwaway servers)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run migrate test lint clean clean-data
+
+venv: $(STAMP)
+
+# reinstalls only when pyproject.toml changed since the last install
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[embedded,test]'
+	touch $@
+
+run: venv
+	$(BIN)/python -m kitchen run
+
+migrate: venv
+	$(BIN)/python -m kitchen migrate
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf .mypy_cache .ruff_cache .pytest_cache artifacts build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+# the local PostgreSQL and Redis data of make run
+clean-data:
+	rm -rf .data
