@@ -17,6 +17,7 @@ in one hash slot and runs unchanged on Redis Cluster.
     k:{R}:rate:S         string   counter of a fixed-window rate limit S
     k:{R}:presence       hash     screen id → msgpack {role, station, table, hub, seen} (hub)
     k:{R}:prints         hash     "order_id:station_id" → msgpack print state (printer worker)
+    k:{R}:reprint        stream   reprint requests (order_id, station_id, by) the printer reads
     k:restaurants        set      ids of every restaurant (what the hub and workers read)
     k:dead               stream   dead-letter entries of every worker group
 """
@@ -89,3 +90,9 @@ def presence(restaurant_id: str) -> str:
 
 def prints(restaurant_id: str) -> str:
     return tag(restaurant_id) + ":prints"
+
+
+def reprint(restaurant_id: str) -> str:
+    """Stream of reprint requests: fields ``order_id``, ``station_id`` ('' = every station),
+    ``by`` and ``ts``; written by the API, read by the printer worker."""
+    return tag(restaurant_id) + ":reprint"
