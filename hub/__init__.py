@@ -1,0 +1,1 @@
+"""The WebSocket hub: fans every restaurant's event log out to its screens."""

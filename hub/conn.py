@@ -1,0 +1,76 @@
+"""One client connection: its token, its channels, and a byte-bounded way to write to it.
+
+Frames are written straight to the connection's transport (see :mod:`hub.frames`); the
+transport's write buffer *is* the send buffer. Nothing here ever awaits: when the buffer grows
+past the limit the connection is handed to ``on_slow`` and gets nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.protocol import State
+
+from hub import frames
+from kitchen.tokens import Claims
+
+
+class Conn:
+    __slots__ = ("allowance", "channels", "claims", "closing", "errors", "fmt", "id", "limit",
+                 "mark", "on_slow", "peak", "pending", "screen", "transport", "ws")
+
+    def __init__(self, ws: ServerConnection, conn_id: str, claims: Claims, fmt: int,
+                 limit: int, on_slow: Callable[[Conn], None], screen: str | None = None) -> None:
+        self.ws = ws
+        self.id = conn_id
+        self.claims = claims
+        self.fmt = fmt
+        self.limit = limit
+        self.on_slow = on_slow
+        self.screen = screen
+        self.transport: asyncio.WriteTransport = ws.transport
+        self.channels: set[str] = set()
+        self.pending: list[bytes] = []
+        self.mark = 0  # the fan-out's last event number, so each event goes out once
+        self.allowance = 0  # extra bytes tolerated while a replay drains
+        self.errors = 0
+        self.closing = False
+        self.peak = 0
+
+    def __repr__(self) -> str:
+        return f"<Conn {self.id} {self.claims.role}>"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.closing and self.ws.protocol.state is State.OPEN
+
+    def restaurants(self) -> set[str]:
+        return {name.split(":")[1] for name in self.channels}
+
+    def send(self, obj: Mapping[str, Any]) -> bool:
+        return self.write(frames.encode(obj, self.fmt))
+
+    def flush(self) -> bool:
+        """Write what the fan-out queued, in one call."""
+        data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
+        self.pending.clear()
+        return self.write(data)
+
+    def write(self, data: bytes) -> bool:
+        if not self.is_open:
+            return False
+        transport = self.transport
+        transport.write(data)
+        size = transport.get_write_buffer_size()
+        if size > self.peak:
+            self.peak = size
+        if size > self.limit + self.allowance:
+            self.closing = True
+            self.on_slow(self)
+            return False
+        if size <= self.limit:
+            self.allowance = 0
+        return True

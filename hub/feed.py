@@ -1,0 +1,216 @@
+"""Reads every restaurant's log with one blocking XREAD loop and keeps a window per restaurant.
+
+Each hub process reads the streams itself (no consumer group: every hub needs every event).
+The blocking read has a connection of its own whose socket timeout exceeds the BLOCK time.
+A second connection discovers new restaurants and refreshes epochs and revoked token ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from hub.metrics import Metrics
+from hub.protocol import parse_pos
+from hub.window import ZERO, Entry, Window
+from kitchen import codec, keys
+from kitchen.errors import CodecError
+
+log = logging.getLogger("hub.feed")
+
+BLOCK_MS = 1000
+READ_COUNT = 1000
+REFRESH_S = 1.0
+
+OnEvents = Callable[[list[Entry]], None]
+OnReset = Callable[[str, Window], None]
+OnRevoked = Callable[[str, set[str]], None]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Feed:
+    def __init__(self, redis_url: str, window_size: int, metrics: Metrics, *,
+                 on_events: OnEvents, on_reset: OnReset, on_revoked: OnRevoked) -> None:
+        self.window_size = window_size
+        self.metrics = metrics
+        self.on_events = on_events
+        self.on_reset = on_reset
+        self.on_revoked = on_revoked
+        self.windows: dict[str, Window] = {}
+        self.revoked: dict[str, frozenset[str]] = {}
+        self.ready = asyncio.Event()
+        self.redis = aioredis.Redis.from_url(redis_url, socket_timeout=5)
+        self.reader = aioredis.Redis.from_url(
+            redis_url, socket_timeout=BLOCK_MS / 1000 + 5, single_connection_client=True)
+        self._loading: dict[str, asyncio.Future[Window]] = {}
+        self._advanced = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self.refresh()
+        self.ready.set()
+        self._tasks = [asyncio.create_task(self._read_loop(), name="hub-feed-read"),
+                       asyncio.create_task(self._refresh_loop(), name="hub-feed-refresh")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.reader.aclose()
+        await self.redis.aclose()
+
+    # ------------------------------------------------------------------ windows
+
+    async def ensure(self, restaurant_id: str) -> Window:
+        """The restaurant's window, loading it from its stream the first time."""
+        window = self.windows.get(restaurant_id)
+        if window is not None:
+            return window
+        pending = self._loading.get(restaurant_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(restaurant_id))
+            self._loading[restaurant_id] = pending
+            pending.add_done_callback(lambda _: self._loading.pop(restaurant_id, None))
+        return await asyncio.shield(pending)
+
+    async def _load(self, restaurant_id: str, install: bool = True) -> Window:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.get(keys.epoch(restaurant_id))
+        pipe.xrevrange(keys.log(restaurant_id), count=self.window_size + 1)
+        pipe.xinfo_stream(keys.log(restaurant_id))
+        pipe.smembers(keys.revoked(restaurant_id))
+        epoch, newest, info, revoked = await pipe.execute(raise_on_error=False)
+        if isinstance(epoch, Exception) or isinstance(newest, Exception):
+            raise epoch if isinstance(epoch, Exception) else newest
+        entries = [e for e in (self._entry(pos, fields) for pos, fields in reversed(newest)) if e]
+        window = Window(self.window_size, "" if epoch is None else _text(epoch),
+                        self._floor(newest, info))
+        window.fill(e for e in entries if e.key > window.floor)
+        if newest:  # the newest entry counts as read even if it did not decode
+            window.advance(parse_pos(_text(newest[0][0])))
+        if not isinstance(revoked, Exception):
+            self.revoked[restaurant_id] = frozenset(_text(j) for j in revoked)
+        if install:
+            self.windows[restaurant_id] = window
+        return window
+
+    def _floor(self, newest: list[Any], info: Any) -> tuple[int, int]:
+        """Position before which the stream can no longer tell what happened."""
+        if len(newest) > self.window_size:
+            return parse_pos(_text(newest[-1][0]))
+        if isinstance(info, Exception) or not newest:
+            return ZERO
+        if int(info.get("entries-added", 0)) <= int(info.get("length", 0)):
+            return ZERO  # nothing was ever trimmed or deleted
+        return parse_pos(_text(newest[-1][0]))
+
+    def _entry(self, pos: Any, fields: dict[bytes, bytes]) -> Entry | None:
+        raw = fields.get(keys.STREAM_FIELD)
+        try:
+            if raw is None:
+                raise CodecError("stream entry without an event field")
+            return Entry.of(_text(pos), codec.peek(raw))
+        except CodecError as exc:
+            self.metrics.undecodable += 1
+            log.warning("skipping stream entry %s: %s", _text(pos), exc)
+            return None
+
+    # ------------------------------------------------------------------ waiting
+
+    async def reach(self, restaurant_id: str, key: tuple[int, int], within: float) -> bool:
+        """Wait until the window has read up to ``key`` (a client of a faster hub)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while (window := self.windows.get(restaurant_id)) is not None and window.last < key:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._advanced.wait(), remaining)
+            except TimeoutError:
+                return False
+        return window is not None
+
+    # ------------------------------------------------------------------ loops
+
+    async def _read_loop(self) -> None:
+        backoff = 0.1
+        while True:
+            if not self.windows:
+                await asyncio.sleep(0.1)
+                continue
+            streams: dict[Any, Any] = {keys.log(r): w.last_pos for r, w in self.windows.items()}
+            try:
+                reply = await self.reader.xread(streams, count=READ_COUNT, block=BLOCK_MS)
+            except (RedisError, OSError) as exc:
+                log.warning("stream read failed, retrying in %.1fs: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.1
+            self._take(list(reply or []))
+
+    def _take(self, reply: list[Any]) -> None:
+        fresh: list[Entry] = []
+        for stream, items in reply:
+            window = self.windows.get(keys.restaurant_of_log(stream))
+            if window is None:
+                continue
+            for pos, fields in items:
+                entry = self._entry(pos, fields)
+                if entry is None:
+                    window.advance(parse_pos(_text(pos)))
+                elif window.append(entry):
+                    fresh.append(entry)
+        self.metrics.events += len(fresh)
+        if fresh:
+            self.on_events(fresh)
+        self._advanced.set()
+        self._advanced = asyncio.Event()
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            try:
+                await self.refresh()
+            except (RedisError, OSError) as exc:
+                log.warning("refresh failed: %s", exc)
+
+    async def refresh(self) -> None:
+        """Find new restaurants; notice changed epochs and revoked tokens."""
+        known = list(self.windows)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.smembers(keys.RESTAURANTS)
+        for r in known:
+            pipe.get(keys.epoch(r))
+            pipe.smembers(keys.revoked(r))
+        members, *rest = await pipe.execute()
+        for r, epoch, revoked in zip(known, rest[::2], rest[1::2], strict=True):
+            await self._check_epoch(r, "" if epoch is None else _text(epoch))
+            jtis = frozenset(_text(j) for j in revoked)
+            if jtis != self.revoked.get(r, frozenset()):
+                added = set(jtis - self.revoked.get(r, frozenset()))
+                self.revoked[r] = jtis
+                if added:
+                    self.on_revoked(r, added)
+        for r in sorted(_text(m) for m in members):
+            if r not in self.windows:
+                await self.ensure(r)
+
+    async def _check_epoch(self, restaurant_id: str, epoch: str) -> None:
+        window = self.windows.get(restaurant_id)
+        if window is None or window.epoch == epoch:
+            return
+        log.warning("epoch of %s changed (%r → %r): reloading its window",
+                    restaurant_id, window.epoch, epoch)
+        fresh = await self._load(restaurant_id, install=False)
+        self.windows[restaurant_id] = fresh
+        self.on_reset(restaurant_id, fresh)

@@ -1,0 +1,176 @@
+"""Which screens are online, shared by every hub through ``k:{R}:presence``.
+
+Each hub writes its own screens (kitchen stations, expo, merchant devices; not diners' phones)
+with a last-seen time, refreshes them every few seconds and removes them on disconnect.
+Entries not refreshed for ``STALE_MS`` belong to a hub that died and are dropped by whichever
+hub sees them. The merchant's board channel gets a presence frame only when the set changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from hub.conn import Conn
+from kitchen import codec, keys
+from kitchen.errors import CodecError
+
+log = logging.getLogger("hub.presence")
+
+REFRESH_S = 5.0
+STALE_MS = 20_000
+SCREEN_ROLES = frozenset({"station", "expo", "merchant"})
+
+Screen = dict[str, Any]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def screen_of(conn: Conn) -> str:
+    return conn.screen or f"{conn.claims.role}:{conn.claims.station}:{conn.id}"
+
+
+class Presence:
+    def __init__(self, redis: aioredis.Redis, hub_id: str,
+                 watchers: Callable[[str], bool], publish: Callable[[str, list[Screen]], None]
+                 ) -> None:
+        self.redis = redis
+        self.hub_id = hub_id
+        self.watchers = watchers  # does anyone here watch board:R?
+        self.publish = publish
+        self.local: dict[str, dict[str, Conn]] = {}
+        self.gone: dict[str, set[str]] = {}
+        self.current: dict[str, list[Screen]] = {}
+        self.watched: set[str] = set()
+        self._fresh: set[str] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._drops: set[asyncio.Future[None]] = set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="hub-presence")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for r in list(self.local):
+            self.gone.setdefault(r, set()).update(self.local[r])
+        self.local.clear()
+        try:
+            await self.sync(set(self.gone))
+        except (RedisError, OSError) as exc:
+            log.warning("presence cleanup failed: %s", exc)
+
+    def online(self, conn: Conn) -> None:
+        if conn.claims.role not in SCREEN_ROLES:
+            return
+        for r in conn.claims.restaurants:
+            self.local.setdefault(r, {})[screen_of(conn)] = conn
+            self.gone.get(r, set()).discard(screen_of(conn))
+        self._wake.set()
+
+    def offline(self, conn: Conn) -> None:
+        if conn.claims.role not in SCREEN_ROLES:
+            return
+        screen = screen_of(conn)
+        for r in conn.claims.restaurants:
+            mine = self.local.get(r, {})
+            if mine.get(screen) is conn:
+                del mine[screen]
+                self.gone.setdefault(r, set()).add(screen)
+        self._wake.set()
+
+    def watch(self, restaurant_id: str) -> None:
+        """A board of this restaurant is watched here: keep its presence current."""
+        if restaurant_id not in self.watched:
+            self.watched.add(restaurant_id)
+            self._fresh.add(restaurant_id)
+            self._wake.set()
+
+    def info(self, conn: Conn, seen: int) -> Screen:
+        c = conn.claims
+        return {"role": c.role, "station": c.station, "name": c.name, "hub": self.hub_id,
+                "seen": seen}
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_full = 0.0
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), REFRESH_S)
+                await asyncio.sleep(0.2)  # let a burst of connects settle into one write
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            full = loop.time() >= next_full
+            if full:
+                next_full = loop.time() + REFRESH_S
+            restaurants = set(self.gone) | self._fresh | {r for r, s in self.local.items() if s}
+            self._fresh = set()
+            if full:
+                self.watched = {r for r in self.watched if self.watchers(r)}
+                restaurants |= self.watched
+            try:
+                await self.sync(restaurants)
+            except (RedisError, OSError) as exc:
+                log.warning("presence refresh failed: %s", exc)
+
+    async def sync(self, restaurants: set[str]) -> None:
+        """Write our screens, drop departed and stale ones, publish changes."""
+        order = sorted(restaurants)
+        seen = now_ms()
+        pipe = self.redis.pipeline(transaction=False)
+        for r in order:
+            mine = self.local.get(r, {})
+            if mine:
+                pipe.hset(keys.presence(r), mapping={
+                    s: codec.pack(self.info(c, seen)) for s, c in mine.items()})
+            gone = self.gone.pop(r, set()) - set(mine)
+            if gone:
+                pipe.hdel(keys.presence(r), *gone)
+            pipe.hgetall(keys.presence(r))
+        replies = await pipe.execute()
+        tables = [x for x in replies if isinstance(x, dict)]
+        for r, table in zip(order, tables, strict=True):
+            self._publish(r, table, seen)
+
+    def _publish(self, restaurant_id: str, table: dict[bytes, bytes], now: int) -> None:
+        screens: list[Screen] = []
+        stale: list[bytes] = []
+        for screen, raw in table.items():
+            try:
+                info = codec.unpack(raw)
+            except CodecError:
+                info = None
+            if not isinstance(info, dict) or now - int(info.get("seen", 0)) > STALE_MS:
+                stale.append(screen)
+                continue
+            screens.append({"screen": screen.decode(), **info})
+        if stale:
+            task = asyncio.ensure_future(self._drop(restaurant_id, stale))
+            self._drops.add(task)
+            task.add_done_callback(self._drops.discard)
+        screens.sort(key=lambda s: str(s["screen"]))
+        before = self.current.get(restaurant_id)
+        self.current[restaurant_id] = screens
+        if before is None or _shape(before) != _shape(screens):
+            self.publish(restaurant_id, screens)
+
+    async def _drop(self, restaurant_id: str, stale: list[bytes]) -> None:
+        try:
+            await self.redis.hdel(keys.presence(restaurant_id), *stale)
+        except (RedisError, OSError) as exc:
+            log.warning("could not drop stale presence of %s: %s", restaurant_id, exc)
+
+
+def _shape(screens: list[Screen]) -> list[tuple[str, str]]:
+    return [(str(s["screen"]), str(s.get("hub"))) for s in screens]

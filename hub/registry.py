@@ -1,0 +1,50 @@
+"""Which connections watch which channel (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hub.conn import Conn
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.subscribers: dict[str, set[Conn]] = {}
+        self.conns: dict[str, Conn] = {}
+
+    def __len__(self) -> int:
+        return len(self.conns)
+
+    @property
+    def subscriptions(self) -> int:
+        return sum(len(c.channels) for c in self.conns.values())
+
+    def connect(self, conn: Conn) -> None:
+        self.conns[conn.id] = conn
+
+    def add(self, conn: Conn, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in conn.channels:
+                conn.channels.add(name)
+                self.subscribers.setdefault(name, set()).add(conn)
+
+    def remove(self, conn: Conn, names: Iterable[str]) -> None:
+        for name in names:
+            if name in conn.channels:
+                conn.channels.discard(name)
+                subs = self.subscribers.get(name)
+                if subs is not None:
+                    subs.discard(conn)
+                    if not subs:
+                        del self.subscribers[name]
+
+    def disconnect(self, conn: Conn) -> None:
+        self.remove(conn, list(conn.channels))
+        self.conns.pop(conn.id, None)
+
+    def watching(self, name: str) -> set[Conn]:
+        return self.subscribers.get(name, set())
+
+    def of_restaurant(self, restaurant_id: str) -> list[Conn]:
+        """Connections with at least one channel of the restaurant."""
+        return [c for c in self.conns.values() if restaurant_id in c.restaurants()]

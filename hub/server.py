@@ -1,0 +1,364 @@
+"""The hub: a websockets server that fans the restaurants' logs out to screens.
+
+Wiring only: :class:`~hub.feed.Feed` reads the streams, :class:`~hub.registry.Registry` knows
+who watches what, :mod:`hub.protocol` decides what a request means and who may ask for it.
+Fan-out never awaits a client: frames go straight to transports, and a connection whose
+transport buffer passes ``send_buffer_bytes`` is closed with ``CLOSE_SLOW``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import random
+import socket
+import time
+import weakref
+from collections.abc import Sequence
+from http import HTTPStatus
+from urllib.parse import parse_qs
+
+from redis.exceptions import RedisError
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from hub import frames, protocol
+from hub.conn import Conn
+from hub.feed import Feed
+from hub.metrics import Metrics
+from hub.presence import Presence, Screen
+from hub.protocol import Ping, ProtocolError, Subscribe, Unsubscribe
+from hub.registry import Registry
+from hub.window import Entry, Window
+from kitchen import channels, tokens
+from kitchen.errors import AuthError, ConfigError
+from kitchen.settings import Settings
+from kitchen.tokens import Claims
+
+log = logging.getLogger("hub")
+
+CATCH_UP_S = 2.0  # how long a client ahead of this hub (it came from a faster one) may wait
+REPLAY_FACTOR = 4  # a replay may take up to this many send buffers, else the client reloads
+PING_INTERVAL_S = 20.0
+PING_TIMEOUT_S = 20.0
+CLOSE_TIMEOUT_S = 5.0
+
+
+class Hub:
+    def __init__(self, settings: Settings, *, hub_id: str | None = None) -> None:
+        if settings.redis_url is None:
+            raise ConfigError("the hub needs REDIS_URL (make run passes the embedded one)")
+        self.settings = settings
+        self.hub_id = hub_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.metrics = Metrics()
+        self.registry = Registry()
+        self.feed = Feed(settings.redis_url, settings.hub_window, self.metrics,
+                         on_events=self.deliver, on_reset=self._reset, on_revoked=self._revoked)
+        self.presence = Presence(self.feed.redis, self.hub_id,
+                                 watchers=lambda r: bool(self.registry.watching(channels.board(r))),
+                                 publish=self._publish_presence)
+        self.server: Server | None = None
+        self._auth: weakref.WeakKeyDictionary[ServerConnection, Claims | AuthError] = (
+            weakref.WeakKeyDictionary())
+        self._ids = itertools.count(1)
+        self._seq = 0
+        self._closing: set[asyncio.Task[None]] = set()
+        self.metrics.gauges.update({
+            "hub_connections": lambda: len(self.registry),
+            "hub_subscriptions": lambda: self.registry.subscriptions,
+            "hub_restaurants": lambda: len(self.feed.windows),
+            "hub_send_buffer_bytes": lambda: sum(
+                c.transport.get_write_buffer_size() for c in self.registry.conns.values()),
+        })
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, host: str | None = None, port: int | None = None) -> int:
+        """Load the windows, start reading, listen; return the bound port."""
+        await self.feed.start()
+        self.presence.start()
+        self.server = await serve(
+            self.handler,
+            self.settings.hub_host if host is None else host,
+            self.settings.hub_port if port is None else port,
+            compression=None,
+            max_size=protocol.MAX_FRAME_BYTES,
+            max_queue=4,
+            ping_interval=PING_INTERVAL_S,
+            ping_timeout=PING_TIMEOUT_S,
+            close_timeout=CLOSE_TIMEOUT_S,
+            process_request=self.process_request,
+            select_subprotocol=select_subprotocol,
+            subprotocols=[Subprotocol(s) for s in protocol.SUBPROTOCOLS],
+            server_header=None,
+            backlog=4096,
+        )
+        bound: int = self.server.sockets[0].getsockname()[1]
+        log.info("hub %s listening on port %d", self.hub_id, bound)
+        return bound
+
+    async def stop(self, reason: str = "restart") -> None:
+        """Tell every client, close them all with CLOSE_RESTART, release Redis."""
+        if self.server is not None:
+            self.server.close(close_connections=False)
+        conns = list(self.registry.conns.values())
+        for conn in conns:
+            conn.send(frames.bye(reason, random.randint(200, 3000)))
+        closing = [conn.ws.close(protocol.CLOSE_RESTART, "hub restarting") for conn in conns]
+        await asyncio.gather(*closing, return_exceptions=True)
+        if self.server is not None:
+            await self.server.wait_closed()
+        await asyncio.gather(*self._closing, return_exceptions=True)
+        await self.presence.stop()
+        await self.feed.stop()
+
+    # ------------------------------------------------------------------ HTTP and handshake
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path, _, query = request.path.partition("?")
+        if path == "/healthz":
+            ok = self.feed.ready.is_set()
+            return connection.respond(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE,
+                                      "ok\n" if ok else "starting\n")
+        if path == "/metrics":
+            body = self.metrics.render().encode()
+            headers = Headers([("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                               ("Content-Length", str(len(body)))])
+            return Response(HTTPStatus.OK, "OK", headers, body)
+        if path not in ("/", "/ws"):
+            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+        params = parse_qs(query)
+        self._auth[connection] = self._authenticate(params.get("token", [""])[0])
+        return None
+
+    def _authenticate(self, token: str) -> Claims | AuthError:
+        try:
+            claims = tokens.verify(token, self.settings.secret_keys)
+        except AuthError as exc:
+            return exc
+        if claims.role == "qr":
+            return AuthError("a table QR token watches nothing: ask the API for a diner token")
+        if self._is_revoked(claims):
+            return AuthError("token revoked")
+        return claims
+
+    def _is_revoked(self, claims: Claims) -> bool:
+        return any(claims.jti in self.feed.revoked.get(r, ()) for r in claims.restaurants)
+
+    # ------------------------------------------------------------------ connections
+
+    async def handler(self, ws: ServerConnection) -> None:
+        auth = self._auth.pop(ws, None)
+        fmt = protocol.SUBPROTOCOLS.get(ws.subprotocol or "", protocol.JSON)
+        if not isinstance(auth, Claims):
+            self.metrics.refused += 1
+            reason = auth.reason if auth is not None else "no token"
+            error = ProtocolError("unauthorized", reason)
+            payload = frames.payload(frames.error(error), fmt)
+            await ws.send(payload.decode() if fmt == protocol.JSON else payload)
+            await ws.close(protocol.CLOSE_UNAUTHORIZED, reason[:120])
+            return
+        screen = protocol.screen_id(parse_qs(ws.request.path.partition("?")[2] if ws.request
+                                             else "").get("screen", [None])[0])
+        conn = Conn(ws, f"{self.hub_id}/{next(self._ids)}", auth, fmt,
+                    self.settings.send_buffer_bytes, self._cut_slow, screen)
+        self.registry.connect(conn)
+        self.metrics.connections_total += 1
+        self.presence.online(conn)
+        conn.send(frames.hello(conn.id, self.hub_id, auth.role, auth.restaurants, LIMITS))
+        try:
+            async for message in ws:
+                await self._handle(conn, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            conn.closing = True
+            self.registry.disconnect(conn)
+            self.presence.offline(conn)
+
+    async def _handle(self, conn: Conn, message: str | bytes) -> None:
+        request_id: str | None = None
+        try:
+            request = protocol.parse(message)
+            request_id = request.id
+            if isinstance(request, Subscribe):
+                await self._subscribe(conn, request)
+            elif isinstance(request, Unsubscribe):
+                self.registry.remove(conn, request.channels)
+                conn.send(frames.unsub_ack(request.id, request.channels))
+            elif isinstance(request, Ping):
+                conn.send(frames.pong(request.id))
+        except ProtocolError as exc:
+            self._refuse(conn, exc)
+        except (RedisError, OSError) as exc:
+            log.warning("request of %s failed: %s", conn.id, exc)
+            self._refuse(conn, ProtocolError("unavailable", "the hub cannot read the log now",
+                                             request_id=request_id, temporary=True))
+
+    def _refuse(self, conn: Conn, exc: ProtocolError) -> None:
+        conn.errors += 1
+        self.metrics.errors += 1
+        conn.send(frames.error(exc))
+        if conn.errors > protocol.MAX_ERRORS:
+            self._close(conn, protocol.CLOSE_POLICY, "too many bad requests")
+
+    def _close(self, conn: Conn, code: int, reason: str) -> None:
+        conn.closing = True
+        self.registry.remove(conn, list(conn.channels))
+        task = asyncio.create_task(conn.ws.close(code, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def _cut_slow(self, conn: Conn) -> None:
+        self.metrics.slow_closes += 1
+        conn.pending.clear()
+        log.info("closing slow connection %s", conn.id)
+        self._close(conn, protocol.CLOSE_SLOW, "slow, resume")
+
+    # ------------------------------------------------------------------ subscribe
+
+    async def _subscribe(self, conn: Conn, req: Subscribe) -> None:
+        for name in req.channels:
+            protocol.authorise(conn.claims, name, req.id)
+        new = [name for name in req.channels if name not in conn.channels]
+        if len(conn.channels) + len(new) > protocol.MAX_CHANNELS:
+            raise ProtocolError("too_many_channels",
+                                f"at most {protocol.MAX_CHANNELS} channels per connection",
+                                request_id=req.id)
+        by_restaurant: dict[str, list[str]] = {}
+        for name in new:
+            by_restaurant.setdefault(channels.parse(name)[1], []).append(name)
+        for r in by_restaurant:
+            await self.feed.ensure(r)
+            resume = req.resume.get(r)
+            if resume is not None and resume.pos > self.feed.windows[r].last:
+                await self.feed.reach(r, resume.pos, CATCH_UP_S)
+        if self._is_revoked(conn.claims):
+            self._close(conn, protocol.CLOSE_UNAUTHORIZED, "token revoked")
+            return
+        self._attach(conn, req, by_restaurant)  # no await from here on: no gap with live
+
+    def _attach(self, conn: Conn, req: Subscribe, by_restaurant: dict[str, list[str]]) -> None:
+        accepted: list[str] = []
+        positions: dict[str, tuple[str, str]] = {}
+        replayed: dict[str, int] = {}
+        replay: list[Entry] = []
+        budget = self.settings.send_buffer_bytes * REPLAY_FACTOR
+        for r, names in by_restaurant.items():
+            window = self.feed.windows[r]
+            resume = req.resume.get(r)
+            events: list[Entry] = []
+            reason = None
+            if resume is not None:
+                reason, events = self._replay(conn, window, resume, set(names))
+                if reason is None and sum(len(e.frame(conn.fmt)) for e in events) > budget:
+                    reason = "too_many"
+            if reason is not None:
+                self.metrics.reloads += 1
+                conn.send(frames.reload(req.id, r, reason, window.epoch, names))
+                continue
+            accepted.extend(names)
+            positions[r] = (window.last_pos, window.epoch)
+            replayed[r] = len(events)
+            replay.extend(events)
+        conn.send(frames.ack(req.id, accepted, positions, replayed))
+        if replay:
+            data = b"".join(e.frame(conn.fmt) for e in replay)
+            conn.allowance = len(data)
+            conn.write(data)
+            self.metrics.replayed += len(replay)
+        if not conn.is_open:
+            return
+        self.registry.add(conn, accepted)
+        for r in by_restaurant:
+            if channels.board(r) in accepted:
+                self.presence.watch(r)
+                if r in self.presence.current:
+                    conn.send(frames.presence(r, self.presence.current[r]))
+
+    def _replay(self, conn: Conn, window: Window, resume: protocol.Resume,
+                names: set[str]) -> tuple[str | None, list[Entry]]:
+        if not window.epoch or resume.epoch != window.epoch:
+            return "epoch", []
+        if resume.pos > window.last:
+            return "ahead", []
+        events = window.since(resume.pos)
+        if events is None:
+            return "too_old", []
+        had = conn.channels
+        return None, [e for e in events if not names.isdisjoint(e.routes)
+                      and had.isdisjoint(e.routes)]
+
+    # ------------------------------------------------------------------ fan-out
+
+    def deliver(self, entries: Sequence[Entry]) -> None:
+        """Queue each event once per connection that watches one of its channels, then write."""
+        subscribers = self.registry.subscribers
+        touched: list[Conn] = []
+        now = time.time() * 1000
+        total = 0
+        for entry in entries:
+            self._seq += 1
+            seq = self._seq
+            n = 0
+            for name in entry.routes:
+                subs = subscribers.get(name)
+                if not subs:
+                    continue
+                for conn in subs:
+                    if conn.mark == seq:
+                        continue
+                    conn.mark = seq
+                    if not conn.pending:
+                        touched.append(conn)
+                    conn.pending.append(entry.frame(conn.fmt))
+                    n += 1
+            if n:
+                self.metrics.lag.observe(now - entry.key[0], n)
+                total += n
+        self.metrics.deliveries += total
+        for conn in touched:
+            conn.flush()
+
+    def _reset(self, restaurant_id: str, window: Window) -> None:
+        """The log was rebuilt: everyone watching it reloads."""
+        for conn in self.registry.of_restaurant(restaurant_id):
+            names = [n for n in conn.channels if channels.parse(n)[1] == restaurant_id]
+            self.registry.remove(conn, names)
+            self.metrics.reloads += 1
+            conn.send(frames.reload(None, restaurant_id, "epoch", window.epoch, names))
+
+    def _revoked(self, restaurant_id: str, jtis: set[str]) -> None:
+        for conn in list(self.registry.conns.values()):
+            if conn.claims.jti in jtis and restaurant_id in conn.claims.restaurants:
+                self._close(conn, protocol.CLOSE_UNAUTHORIZED, "token revoked")
+
+    def _publish_presence(self, restaurant_id: str, screens: list[Screen]) -> None:
+        watchers = self.registry.watching(channels.board(restaurant_id))
+        if not watchers:
+            return
+        obj = frames.presence(restaurant_id, screens)
+        wire = [frames.encode(obj, protocol.JSON), frames.encode(obj, protocol.MSGPACK)]
+        for conn in list(watchers):
+            conn.write(wire[conn.fmt])
+
+
+LIMITS = {
+    "max_frame_bytes": protocol.MAX_FRAME_BYTES,
+    "max_channels": protocol.MAX_CHANNELS,
+    "max_errors": protocol.MAX_ERRORS,
+}
+
+
+def select_subprotocol(connection: ServerConnection,
+                       offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    """The first known subprotocol the client offers; none means JSON."""
+    for name in offered:
+        if name in protocol.SUBPROTOCOLS:
+            return name
+    return None
