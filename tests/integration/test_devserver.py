@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from kitchen.embedded import process_gone
 
@@ -38,8 +39,11 @@ class Lines:
         self.seen: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
         assert process.stdout is not None
-        stream = process.stdout
-        threading.Thread(target=lambda: [self._queue.put(x) for x in stream], daemon=True).start()
+        threading.Thread(target=self._read, args=(process.stdout,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._queue.put(line)
 
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
         deadline = time.monotonic() + timeout
