@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import importlib.util
 import logging
@@ -25,6 +26,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import IO, Any
 
 import redis.asyncio as aioredis
@@ -143,10 +145,23 @@ def _port(preferred: int) -> int | None:
     return preferred if _port_is_free(preferred) else None
 
 
+def _postgres_dir(data_dir: Path) -> Path:
+    """``<data_dir>/postgres``, or, when root cannot hand that to the unprivileged user
+    PostgreSQL runs as (a project inside a private home folder), a folder in /var/tmp."""
+    wanted = data_dir / "postgres"
+    if EmbeddedPostgres.can_use(wanted):
+        return wanted
+    digest = hashlib.sha256(str(wanted.resolve()).encode()).hexdigest()[:12]
+    fallback = Path("/var/tmp") / f"kitchen-postgres-{digest}"
+    log.warning("PostgreSQL cannot run as nobody in %s; keeping its data in %s", wanted, fallback)
+    fallback.mkdir(mode=0o755, exist_ok=True)
+    return fallback
+
+
 async def _start_servers(settings: Settings, servers: list[ChildServer]) -> Settings:
     """Start an embedded server for each URL that is not given; return completed settings."""
     if settings.database_url is None:
-        pg = EmbeddedPostgres(settings.data_dir / "postgres", port=_port(POSTGRES_PORT))
+        pg = EmbeddedPostgres(_postgres_dir(settings.data_dir), port=_port(POSTGRES_PORT))
         servers.append(pg)
         await pg.astart()
         log.info("PostgreSQL %s, data in %s", pg.url, pg.data_dir)

@@ -471,9 +471,18 @@ class EmbeddedPostgres(ChildServer):
     def _run_as(self) -> pwd.struct_passwd | None:
         return self._user
 
+    @staticmethod
+    def can_use(data_dir: Path) -> bool:
+        """Whether the server could run in ``data_dir`` (created if missing): under root, the
+        unprivileged user must be able to reach it, which a folder inside a private home
+        folder does not allow."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != 0:
+            return True
+        return _accessible_by(data_dir, pwd.getpwnam(UNPRIVILEGED_USER), stat.S_IXOTH)
+
     def _prepare(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self._user is not None and not _accessible_by(self.data_dir, self._user, stat.S_IXOTH):
+        if not self.can_use(self.data_dir):
             raise EmbeddedServerError(
                 f"PostgreSQL runs as {UNPRIVILEGED_USER!r} when started as root, and that user "
                 f"cannot reach {self.data_dir}: choose a data folder outside private folders "
