@@ -113,9 +113,24 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
 
 
+OWNER_FILE = "owner.pid"
+
+
 def _world_dir(prefix: str) -> Path:
+    """A fresh world-readable temporary folder, marked with our pid.
+
+    Folders of the same kind whose owner died without cleaning up (SIGKILL) are removed.
+    """
+    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            owner = int((stale / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if process_gone(owner):
+            shutil.rmtree(stale, ignore_errors=True)
     path = Path(tempfile.mkdtemp(prefix=prefix))
     path.chmod(0o755)
+    (path / OWNER_FILE).write_text(str(os.getpid()))
     return path
 
 
