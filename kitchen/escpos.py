@@ -1,7 +1,8 @@
 """Kitchen tickets as ESC/POS bytes (pure: no I/O).
 
 A :class:`Ticket` is what one station's printer should print for one order: a new order, the
-dishes added to it (加菜), a returned or voided dish (退菜), an urge (催菜), or a reprint (补打).
+dishes added to it (加菜), a returned or voided dish (退菜), an urge (催菜), a held course sent
+to the kitchen (起菜), or a reprint (补打).
 :func:`render` turns it into the byte stream that common 58 / 80 mm thermal printers understand:
 initialise, Chinese character mode, bold and double-size headings, the dishes, a feed and a cut.
 Text is encoded as GB18030, the encoding of Chinese thermal printers.
@@ -43,6 +44,7 @@ class SlipKind(StrEnum):
     ADD = "add"  # 加菜
     VOID = "void"  # 退菜: returned or voided dishes
     URGE = "urge"  # 催菜
+    FIRE = "fire"  # 起菜: a held course is sent to the kitchen
 
 
 BANNERS: dict[SlipKind, str] = {
@@ -50,12 +52,14 @@ BANNERS: dict[SlipKind, str] = {
     SlipKind.ADD: "【加菜】",
     SlipKind.VOID: "【退菜】",
     SlipKind.URGE: "【催菜】",
+    SlipKind.FIRE: "【起菜】",
 }
 MARKS: dict[SlipKind, str] = {
     SlipKind.NEW: "",
     SlipKind.ADD: "加",
     SlipKind.VOID: "退",
     SlipKind.URGE: "催",
+    SlipKind.FIRE: "",
 }
 
 

@@ -96,6 +96,7 @@ class RunnerOptions:
     start_id: str = "0"  # where a group created on an existing stream starts
     retry_max_s: float = 10.0
     dead_maxlen: int = 100_000
+    streams: tuple[str, ...] = ()  # fixed streams to read instead of every restaurant's log
 
 
 class Runner:
@@ -171,10 +172,12 @@ class Runner:
         await self.discover()
 
     async def discover(self) -> None:
-        """Create the group on every restaurant stream not seen yet."""
-        members = await self.redis.smembers(keys.RESTAURANTS)
-        for rid in sorted(text(m) for m in members):
-            stream = keys.log(rid)
+        """Create the group on every restaurant stream not seen yet (or the fixed streams)."""
+        streams = list(self.options.streams)
+        if not streams:
+            members = await self.redis.smembers(keys.RESTAURANTS)
+            streams = [keys.log(rid) for rid in sorted(text(m) for m in members)]
+        for stream in streams:
             if stream in self.streams:
                 continue
             try:
@@ -189,14 +192,15 @@ class Runner:
     async def _measure_lag(self) -> None:
         group = self.options.group
         for stream in sorted(self.streams):
-            rid = keys.restaurant_of_log(stream)
+            where = ({"restaurant": keys.restaurant_of_log(stream)} if "{" in stream
+                     else {"stream": stream})
             for info in await self.redis.xinfo_groups(stream):
                 if text(info.get("name", b"")) != group:
                     continue
                 lag = info.get("lag")
-                self.metrics.set("worker_lag", float(lag or 0), group=group, restaurant=rid)
+                self.metrics.set("worker_lag", float(lag or 0), group=group, **where)
                 self.metrics.set("worker_pending", float(info.get("pending") or 0),
-                                 group=group, restaurant=rid)
+                                 group=group, **where)
 
     # ------------------------------------------------------------------ reading
 

@@ -60,11 +60,12 @@ def test_table_number_is_printed_bold_and_double_size() -> None:
 
 
 def test_add_on_void_and_urge_slips_carry_their_banner_and_marks() -> None:
-    """加菜 / 退菜 / 催菜 slips show their banner on top and a mark before every dish."""
+    """加菜 / 退菜 / 催菜 / 起菜 slips show their banner on top (and a mark before each dish)."""
     for kind, banner, mark in [
         (SlipKind.ADD, "【加菜】", "[加]"),
         (SlipKind.VOID, "【退菜】", "[退]"),
         (SlipKind.URGE, "【催菜】", "[催]"),
+        (SlipKind.FIRE, "【起菜】", ""),
     ]:
         text = escpos.plain_text(escpos.render(_ticket(kind=kind)))
         assert banner in text
