@@ -83,18 +83,21 @@ def build_roles(ctx: Context, names: tuple[str, ...]) -> list[Role]:
     return out
 
 
-async def connect(settings: Settings) -> tuple[aioredis.Redis, asyncpg.Pool[Any]]:
+async def connect(settings: Settings, name: str = "workers"
+                  ) -> tuple[aioredis.Redis, asyncpg.Pool[Any]]:
+    """A Redis client (bytes) and a PostgreSQL pool whose sessions are named ``name``."""
     if not settings.redis_url or not settings.database_url:
         raise ConfigError("the workers need REDIS_URL and DATABASE_URL (`make run` starts "
                           "embedded servers and passes them on)")
     redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
-    pool = await create_pool(settings.database_url, min_size=1, max_size=8)
+    pool = await create_pool(settings.database_url, min_size=1, max_size=8,
+                             server_settings={"application_name": name[:63]})
     return redis, pool
 
 
 async def serve(settings: Settings, config: WorkerConfig, names: tuple[str, ...]) -> None:
     """Run ``names`` until SIGTERM / SIGINT, then drain and return."""
-    redis, pool = await connect(settings)
+    redis, pool = await connect(settings, f"workers {config.consumer}")
     metrics = Metrics()
     server = MetricsServer(metrics, config.metrics_host, config.metrics_port)
     ctx = Context(settings, config, redis, pool, Queries.load(), metrics)

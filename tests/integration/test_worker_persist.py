@@ -1,0 +1,224 @@
+"""persist: the logs into PostgreSQL, idempotently, also across a SIGKILL mid-batch."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from kitchen import keys
+from tests.integration.test_worker_kit import (
+    R,
+    Service,
+    start_service,
+    start_worker,
+    stop_worker,
+    until,
+    worker_env,
+)
+from workers.persist import GROUP, Persister
+from workers.runner import Entry, Runner, RunnerOptions
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+T0 = 1_700_000_000_000
+
+
+async def _service(svc: Service) -> dict[str, str]:
+    """Two tables, three orders, every kind of kitchen move; returns order ids by name."""
+    await svc.open("A1", 3)
+    await svc.open("A2", 2)
+    a = await svc.order("A1", [("d18", 2), ("d34", 1)], note="少辣")
+    b = await svc.order("A2", [("d39", 1), ("d04", 1)])
+    svc.now += 60_000
+    await svc.move(a, "start", "L1")
+    (added,) = await svc.add(a, [("d20", 1)])
+    await svc.urge(a, "L1")
+    svc.now += 240_000
+    await svc.move(a, "ready", "L1", "L2")
+    await svc.give_back(b, "L2")
+    await svc.move(b, "void", "L1")
+    c = await svc.order("A2", [("d31", 2)])
+    await svc.move(a, "serve", "L1")
+    svc.now += 600_000
+    await svc.clear("A2")
+    return {"a": a, "b": b, "c": c, "added": added}
+
+
+async def _drain(redis: aioredis.Redis, persister: Persister) -> None:
+    runner = Runner(redis, persister.handle,
+                    RunnerOptions(GROUP, "t", batch_size=4, block_ms=50, discover_every_s=0.05))
+    task = asyncio.create_task(runner.run())
+    await until(lambda: _caught_up(redis), what="persist caught up")
+    runner.stop()
+    await task
+
+
+async def _caught_up(redis: aioredis.Redis) -> bool:
+    for g in await redis.xinfo_groups(keys.log(R)):
+        if g["name"] == GROUP.encode():
+            return int(g["lag"] or 0) == 0 and int(g["pending"]) == 0
+    return False
+
+
+async def _rows(pool: asyncpg.Pool[Any], sql: str, *args: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in await pool.fetch(sql, *args)]
+
+
+async def test_a_service_lands_in_postgres_exactly_as_the_live_state(
+        redis: aioredis.Redis, pool: asyncpg.Pool[Any]) -> None:
+    """Orders and lines in PostgreSQL equal the live orders; every event and move is a row."""
+    svc = await start_service(redis, T0)
+    await _service(svc)
+    await _drain(redis, Persister(pool))
+    live = await svc.orders()
+    rows = await _rows(pool, "SELECT * FROM orders ORDER BY id")
+    assert [r["id"] for r in rows] == sorted(live)
+    for row in rows:
+        order = live[row["id"]]
+        assert (row["table_no"], row["no"], row["total_fen"]) == (
+            order.table_no, order.no, order.total_fen)
+        lines = await _rows(pool, "SELECT * FROM order_lines WHERE order_id = $1 ORDER BY id",
+                            row["id"])
+        assert [(ln["id"], ln["status"], ln["qty"], ln["note"], ln["times"]) for ln in lines] == [
+            (ln.id, str(ln.status), ln.qty, ln.note, ln.times)
+            for ln in sorted(order.lines, key=lambda x: x.id)]
+    events = await _rows(pool, "SELECT event_id, type FROM events ORDER BY ts, stream_id")
+    assert sorted(e["event_id"] for e in events) == sorted(e.id for e in svc.events)
+    moves = await _rows(pool, "SELECT from_status, to_status FROM dish_status_changes")
+    assert {"from_status": "queued", "to_status": "returned"} in moves
+    assert {"from_status": "cooking", "to_status": "ready"} in moves
+    assert {"from_status": "queued", "to_status": "voided"} in moves
+    sessions = await _rows(pool, "SELECT table_no, guests, closed_at FROM table_sessions "
+                                 "ORDER BY table_no")
+    assert sessions == [{"table_no": "A1", "guests": 3, "closed_at": None},
+                        {"table_no": "A2", "guests": 2, "closed_at": svc.now}]
+
+
+async def test_an_older_event_delivered_again_never_overwrites_newer_state(
+        redis: aioredis.Redis, pool: asyncpg.Pool[Any]) -> None:
+    """Handling the first event of an order again leaves the newer order state in place."""
+    svc = await start_service(redis, T0)
+    ids = await _service(svc)
+    persister = Persister(pool)
+    await _drain(redis, persister)
+    before = await _rows(pool, "SELECT * FROM order_lines ORDER BY order_id, id")
+    first = (await redis.xrange(keys.log(R)))[2]  # the first order.placed
+    await persister.handle([Entry(keys.log(R), first[0].decode(), first[1])])
+    assert await _rows(pool, "SELECT * FROM order_lines ORDER BY order_id, id") == before
+    status = await pool.fetchval("SELECT status FROM order_lines WHERE order_id = $1 AND "
+                                 "id = 'L1'", ids["a"])
+    assert status == "served"
+
+
+async def test_a_batch_written_twice_changes_nothing(
+        redis: aioredis.Redis, pool: asyncpg.Pool[Any]) -> None:
+    """Writing the whole log a second time leaves every table exactly as it was."""
+    svc = await start_service(redis, T0)
+    await _service(svc)
+    entries = [Entry(keys.log(R), i.decode(), f) for i, f in await redis.xrange(keys.log(R))]
+    persister = Persister(pool)
+    await persister.handle(entries)
+    tables = ("events", "orders", "order_lines", "dish_status_changes", "table_sessions",
+              "stock_changes")
+    snapshot = {t: await _rows(pool, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+    await persister.handle(entries)
+    await persister.handle(list(reversed(entries)))
+    assert {t: await _rows(pool, f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables} == (
+        snapshot)
+
+
+# -- real processes --------------------------------------------------------------------------
+
+
+async def _place_many(svc: Service, tables: Sequence[str], per_table: int) -> list[str]:
+    ids: list[str] = []
+    for no in tables:
+        await svc.open(no, 2)
+    for n in range(per_table):
+        for no in tables:
+            ids.append(await svc.order(no, [("d18", 1 + n % 3), ("d34", 2), ("d39", 1),
+                                             ("d04", 1), ("d20", 1)]))
+    return ids
+
+
+async def _at_least(pool: asyncpg.Pool[Any], n: int) -> bool:
+    return await _count(pool) >= n
+
+
+async def _in_transaction(pool: asyncpg.Pool[Any], name: str) -> bool:
+    return bool(await pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+        "AND xact_start IS NOT NULL AND pid <> pg_backend_pid()", name))
+
+
+async def _pending(redis: aioredis.Redis) -> int:
+    try:
+        return int((await redis.xpending(keys.log(R), GROUP))["pending"])
+    except aioredis.ResponseError:
+        return 0
+
+
+async def _count(pool: asyncpg.Pool[Any]) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM orders"))
+
+
+async def _kill_mid_batch(proc: Any, pool: asyncpg.Pool[Any], redis: aioredis.Redis,
+                          consumer: str, after: int) -> None:
+    """Once ``after`` orders are written, SIGKILL the worker the moment one of its batch
+    transactions is open."""
+    await until(lambda: _at_least(pool, after), timeout=20, what=f"{after} orders written")
+    name = f"workers {consumer}"
+    await until(lambda: _in_transaction(pool, name), timeout=20, what="a batch in flight")
+    os.kill(proc.pid, signal.SIGKILL)
+    await asyncio.to_thread(proc.wait)
+    assert await _pending(redis) > 0  # read, not acknowledged: killed inside the batch
+
+
+async def test_a_worker_killed_mid_batch_and_restarted_persists_every_order_once(
+        redis: aioredis.Redis, pool: asyncpg.Pool[Any], database_url: str, redis_url: str,
+        tmp_path: Path) -> None:
+    """SIGKILLed twice inside a batch and restarted, persist still writes every order and
+    every event exactly once (ids compared), nothing missing."""
+    svc = await start_service(redis, T0)
+    tables = [f"A{n}" for n in range(1, 11)]
+    expected = await _place_many(svc, tables, 30)
+    log = tmp_path / "worker.log"
+    env = worker_env(database_url, redis_url, WORKER_BATCH="25", WORKER_CONSUMER="w1")
+    first = start_worker(env, "persist", log=log)
+    try:
+        await _kill_mid_batch(first, pool, redis, "w1", after=40)
+    finally:
+        stop_worker(first)
+    partial = await _count(pool)
+    assert 40 <= partial < len(expected)  # the kill came in the middle
+    expected += await _place_many(svc, [f"B{n}" for n in range(1, 6)], 10)
+
+    # the same consumer name: it handles what it had not acknowledged first, then is killed
+    second = start_worker(env, "persist", log=log)
+    try:
+        await _kill_mid_batch(second, pool, redis, "w1", after=partial + 40)
+    finally:
+        stop_worker(second)
+
+    # another consumer takes over what the dead one held (XAUTOCLAIM after the visibility time)
+    third = start_worker({**env, "WORKER_CONSUMER": "w2"}, "persist", log=log)
+    try:
+        await until(lambda: _caught_up(redis), timeout=30, what="persist caught up")
+    finally:
+        stop_worker(third)
+    assert third.returncode == 0  # SIGTERM: drained and exited cleanly
+    persisted = [r["id"] for r in await pool.fetch("SELECT id FROM orders ORDER BY id")]
+    assert sorted(persisted) == sorted(expected)
+    events = [r["event_id"] for r in await pool.fetch("SELECT event_id FROM events")]
+    assert sorted(events) == sorted(e.id for e in svc.events)
+    lines = await pool.fetchval("SELECT count(*) FROM order_lines")
+    assert lines == sum(len(o.lines) for o in (await svc.orders()).values())
+    assert await redis.xlen(keys.DEAD_LETTER) == 0
