@@ -36,10 +36,10 @@ R = demo.RESTAURANT
 HOUR = 3_600_000
 
 
-async def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
-    """Wait until ``check()`` (or its awaited result) is true; fail after ``timeout`` s."""
+async def until(check: Callable[[], Any], limit_s: float = 10.0, what: str = "") -> None:
+    """Wait until ``check()`` (or its awaited result) is true; fail after ``limit_s``."""
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit_s):
             while True:
                 result = check()
                 if isinstance(result, Awaitable):
@@ -48,7 +48,7 @@ async def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "")
                     return
                 await asyncio.sleep(0.05)
     except TimeoutError:
-        raise AssertionError(f"not reached within {timeout}s: {what or check}") from None
+        raise AssertionError(f"not reached within {limit_s}s: {what or check}") from None
 
 
 @dataclass
@@ -196,9 +196,12 @@ def worker_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
 def start_worker(env: dict[str, str], *args: str, log: Path | None = None
                  ) -> subprocess.Popen[bytes]:
     """``python -m workers ARGS`` as a child process (output to ``log`` if given)."""
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen([sys.executable, "-m", "workers", *args], cwd=ROOT, env=env,
-                            stdout=out, stderr=subprocess.STDOUT)
+    if log is None:
+        return subprocess.Popen([sys.executable, "-m", "workers", *args], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "workers", *args], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
 def stop_worker(proc: subprocess.Popen[bytes]) -> None:

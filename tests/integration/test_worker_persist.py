@@ -174,9 +174,9 @@ async def _kill_mid_batch(proc: Any, pool: asyncpg.Pool[Any], redis: aioredis.Re
                           consumer: str, after: int) -> None:
     """Once ``after`` orders are written, SIGKILL the worker the moment one of its batch
     transactions is open."""
-    await until(lambda: _at_least(pool, after), timeout=20, what=f"{after} orders written")
+    await until(lambda: _at_least(pool, after), limit_s=20, what=f"{after} orders written")
     name = f"workers {consumer}"
-    await until(lambda: _in_transaction(pool, name), timeout=20, what="a batch in flight")
+    await until(lambda: _in_transaction(pool, name), limit_s=20, what="a batch in flight")
     os.kill(proc.pid, signal.SIGKILL)
     await asyncio.to_thread(proc.wait)
     assert await _pending(redis) > 0  # read, not acknowledged: killed inside the batch
@@ -211,7 +211,7 @@ async def test_a_worker_killed_mid_batch_and_restarted_persists_every_order_once
     # another consumer takes over what the dead one held (XAUTOCLAIM after the visibility time)
     third = start_worker({**env, "WORKER_CONSUMER": "w2"}, "persist", log=log)
     try:
-        await until(lambda: _caught_up(redis), timeout=30, what="persist caught up")
+        await until(lambda: _caught_up(redis), limit_s=30, what="persist caught up")
     finally:
         stop_worker(third)
     assert third.returncode == 0  # SIGTERM: drained and exited cleanly
