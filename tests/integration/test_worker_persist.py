@@ -222,3 +222,32 @@ async def test_a_worker_killed_mid_batch_and_restarted_persists_every_order_once
     lines = await pool.fetchval("SELECT count(*) FROM order_lines")
     assert lines == sum(len(o.lines) for o in (await svc.orders()).values())
     assert await redis.xlen(keys.DEAD_LETTER) == 0
+
+
+async def _has_dead(redis: aioredis.Redis) -> bool:
+    return bool(await redis.xlen(keys.DEAD_LETTER))
+
+
+async def test_a_poison_entry_is_dead_lettered_by_the_worker_process_while_orders_flow_on(
+        redis: aioredis.Redis, pool: asyncpg.Pool[Any], database_url: str,
+        redis_url: str) -> None:
+    """A broken entry in the log reaches k:dead after 3 deliveries with its error, group and
+    consumer; every order around it is persisted."""
+    svc = await start_service(redis, T0)
+    expected = await _place_many(svc, ["A1", "A2"], 3)
+    poison = (await redis.xadd(keys.log(R), {keys.STREAM_FIELD: b"\xc1 not msgpack"})).decode()
+    expected += await _place_many(svc, ["A3"], 3)
+    env = worker_env(database_url, redis_url, WORKER_CONSUMER="w1", WORKER_MAX_DELIVERIES="3",
+                     WORKER_VISIBILITY_MS="200", WORKER_RECLAIM_S="0.1")
+    proc = start_worker(env, "persist")
+    try:
+        await until(lambda: _has_dead(redis), limit_s=20, what="a dead letter")
+        await until(lambda: _caught_up(redis), limit_s=20, what="persist caught up")
+    finally:
+        stop_worker(proc)
+    [(_, dead)] = await redis.xrange(keys.DEAD_LETTER)
+    assert dead[b"id"].decode() == poison
+    assert (dead[b"group"], dead[b"consumer"], dead[b"deliveries"]) == (b"persist", b"w1", b"3")
+    assert b"CodecError" in dead[b"error"]
+    persisted = [r["id"] for r in await pool.fetch("SELECT id FROM orders")]
+    assert sorted(persisted) == sorted(expected)
