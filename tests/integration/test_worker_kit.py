@@ -170,17 +170,14 @@ class Service:
 
 async def start_service(redis: aioredis.Redis, now: int, menu: Menu | None = None,
                         stock: Mapping[str, int] | None = None,
-                        database_url: str | None = None) -> Service:
-    """Make the demo restaurant live (and saved in PostgreSQL when a URL is given)."""
+                        pool: asyncpg.Pool[Any] | None = None) -> Service:
+    """Make the demo restaurant live (and save its menu in PostgreSQL when given a pool)."""
     menu = menu or demo.menu(now_ms=now)
     store = Store(redis)
     await store.install(menu, dict(stock or {}))
-    if database_url:
-        conn = await asyncpg.connect(database_url)
-        try:
+    if pool is not None:
+        async with pool.acquire() as conn:
             await save_menu(conn, menu, dict(stock or {}))
-        finally:
-            await conn.close()
     return Service(store, menu, now)
 
 
