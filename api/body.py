@@ -1,0 +1,125 @@
+"""Reading a request body within its size limit, and checking its fields (pure checks).
+
+Each checker names the field it refuses, so a client can point at it:
+``{"error": {"code": "invalid_input", "reason": "...", "details": {"field": "guests"}}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+
+from api.errors import BadRequest, MalformedJson, PayloadTooLarge
+from api.limits import MAX_ID, MAX_LIST
+from kitchen.errors import InvalidInput
+
+ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MISSING = object()
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The body as a JSON object (``{}`` when empty); 413 past ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BadRequest("Content-Length is not a number")
+        if int(declared) > limit:
+            raise PayloadTooLarge(f"the body is over {limit} bytes", limit=limit)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"the body is over {limit} bytes", limit=limit)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(bytes(raw))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedJson(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MalformedJson("the body must be a JSON object")
+    return data
+
+
+def _get(body: dict[str, Any], name: str, default: Any) -> Any:
+    value = body.get(name, _MISSING)
+    if value is _MISSING:
+        if default is _MISSING:
+            raise InvalidInput(f"{name} is required", field=name)
+        return default
+    return value
+
+
+def text(body: dict[str, Any], name: str, *, max_len: int, default: Any = _MISSING,
+         min_len: int = 0) -> str:
+    value = _get(body, name, default)
+    if not isinstance(value, str) or not min_len <= len(value) <= max_len:
+        raise InvalidInput(f"{name} must be text of {min_len} to {max_len} characters",
+                           field=name)
+    return value
+
+
+def ident(body: dict[str, Any], name: str, default: Any = _MISSING) -> str:
+    value = _get(body, name, default)
+    if not isinstance(value, str) or not ID.match(value):
+        raise InvalidInput(f"{name} must be 1 to {MAX_ID} letters, digits, '_' or '-'",
+                           field=name)
+    return value
+
+
+def optional_ident(body: dict[str, Any], name: str) -> str:
+    """An id, or '' when absent or null."""
+    if body.get(name) is None:
+        return ""
+    return ident(body, name)
+
+
+def integer(body: dict[str, Any], name: str, *, lo: int, hi: int,
+            default: Any = _MISSING) -> int:
+    value = _get(body, name, default)
+    if type(value) is not int or not lo <= value <= hi:
+        raise InvalidInput(f"{name} must be a whole number from {lo} to {hi}", field=name)
+    return value
+
+
+def optional_int(body: dict[str, Any], name: str, *, lo: int, hi: int) -> int | None:
+    """A whole number, or None when the field is null (required to be present)."""
+    value = _get(body, name, _MISSING)
+    if value is None:
+        return None
+    return integer(body, name, lo=lo, hi=hi)
+
+
+def boolean(body: dict[str, Any], name: str, default: Any = _MISSING) -> bool:
+    value = _get(body, name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be true or false", field=name)
+    return value
+
+
+def texts(body: dict[str, Any], name: str, *, max_len: int, max_items: int = MAX_LIST,
+          default: Any = _MISSING) -> tuple[str, ...]:
+    value = _get(body, name, default)
+    if (not isinstance(value, list | tuple) or len(value) > max_items
+            or not all(isinstance(v, str) and 0 < len(v) <= max_len for v in value)):
+        raise InvalidInput(f"{name} must be a list of at most {max_items} texts of 1 to "
+                           f"{max_len} characters", field=name)
+    return tuple(value)
+
+
+def idents(body: dict[str, Any], name: str, *, max_items: int = MAX_LIST,
+           default: Any = _MISSING) -> tuple[str, ...]:
+    value = texts(body, name, max_len=MAX_ID, max_items=max_items, default=default)
+    if not all(ID.match(v) for v in value):
+        raise InvalidInput(f"{name} must list ids (letters, digits, '_' or '-')", field=name)
+    return value
+
+
+def obj(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = _get(body, name, _MISSING)
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{name} must be an object", field=name)
+    return value

@@ -1,0 +1,120 @@
+"""One endpoint, declared once: its route, who may call it, and what it takes and answers.
+
+The routes table (:mod:`api.routes`) is a list of these; the Starlette routes and the OpenAPI
+document are both generated from it, so they cannot disagree. Every request passes the same
+steps here: authenticate, require an idempotency key if it changes something, read the body
+within its limit, run the handler, and turn any refusal into a JSON error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api import auth, body, idempotency
+from api.context import Call, Reply, Services
+from api.errors import JSONAnswer, error_body, refusal
+from kitchen.errors import KitchenError
+
+log = logging.getLogger("api")
+
+Handler = Callable[[Call], Awaitable[Any]]
+_PARAM = re.compile(r"{([a-z_]+)}")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter, for the OpenAPI document."""
+
+    name: str
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    roles: tuple[str, ...] = ()  # token roles allowed; () = public, no token
+    tag: str = ""
+    request: str | None = None  # schema (components/schemas) of the JSON body
+    response: str = "Ok"  # schema of the 2xx body
+    status: int = 200
+    query: tuple[Param, ...] = ()
+    description: str = ""
+    keyed: bool | None = None  # needs an Idempotency-Key (default: a token-bearing non-GET)
+    content_type: str = "application/json"
+
+    @property
+    def needs_key(self) -> bool:
+        if self.keyed is not None:
+            return self.keyed
+        return self.method != "GET" and bool(self.roles)
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(_PARAM.findall(self.path))
+
+    @property
+    def name(self) -> str:
+        return self.handler.__name__
+
+    def route(self) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await serve(self, request)
+
+        endpoint.__name__ = self.name
+        return Route(self.path, endpoint, methods=[self.method], name=self.name)
+
+
+async def prepare(ep: Endpoint, request: Request, svc: Services) -> Call:
+    call = Call(request, svc, now=int(time.time() * 1000))
+    if ep.roles:
+        call.claims, call.table = await auth.authenticate(request, svc, ep.roles)
+    if ep.needs_key:
+        assert call.claims is not None
+        key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+        call.idem = idempotency.scoped(auth.subject(call.claims), key)
+    if ep.method != "GET":
+        call.body = await body.read_json(request, svc.limits.body_bytes)
+    call.fingerprint = idempotency.fingerprint(ep.method, ep.path, request.path_params,
+                                               call.body)
+    return call
+
+
+def render(ep: Endpoint, result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, Reply):
+        return JSONAnswer(result.body, status_code=result.status,
+                          headers={"Idempotent-Replayed": "true" if result.replayed else "false"})
+    return JSONAnswer(result, status_code=ep.status)
+
+
+async def serve(ep: Endpoint, request: Request) -> Response:
+    svc: Services = request.app.state.services
+    try:
+        call = await prepare(ep, request, svc)
+        return render(ep, await ep.handler(call))
+    except KitchenError as exc:
+        if exc.status >= 500:
+            log.error("%s %s: %s", request.method, request.url.path, exc.reason)
+        return refusal(exc)
+    except (RedisError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+            OSError) as exc:
+        log.error("%s %s: store unreachable: %r", request.method, request.url.path, exc)
+        return JSONAnswer(error_body("unavailable", "a store is unreachable; retry"),
+                          status_code=503, headers={"Retry-After": "1"})

@@ -1,0 +1,104 @@
+"""Idempotency keys: every state-changing request carries one, and a repeat gets the first answer.
+
+The key (header ``Idempotency-Key``, 1–100 of ``A-Z a-z 0-9 _ - : .``) is scoped to the
+restaurant and the token's subject, so two phones can never collide. The first answer is kept
+with a fingerprint of the request (method, route, path parameters, body): the same key sent
+with a different request is refused (422 ``idempotency_key_reused``) instead of silently
+answering for something else.
+
+Commands that go through the store keep the answer in the same atomic step as the change
+(:func:`api.commands.execute`). The few that write elsewhere (PostgreSQL, the reprint stream)
+use :func:`once`: a short lock per key, then the answer is kept the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from api.context import Call, Reply
+from api.errors import IdempotencyKeyError, IdempotencyKeyInvalid, InProgress, KeyReused
+from api.limits import MAX_IDEMPOTENCY_KEY
+from kitchen import codec, keys
+from kitchen.store import Committed
+
+HEADER = "idempotency-key"
+KEY = re.compile(rf"^[A-Za-z0-9_\-:.]{{1,{MAX_IDEMPOTENCY_KEY}}}$")
+LOCK_TTL_S = 30
+
+
+def parse_key(value: str | None) -> str:
+    if value is None or value == "":
+        raise IdempotencyKeyError(
+            "this request changes something: send an Idempotency-Key header "
+            "(1-100 characters of A-Z a-z 0-9 _ - : .), the same one when retrying")
+    if not KEY.match(value):
+        raise IdempotencyKeyInvalid(
+            "Idempotency-Key must be 1-100 characters of A-Z a-z 0-9 _ - : .")
+    return value
+
+
+def scoped(subject: str, key: str) -> str:
+    return f"{subject}|{key}"
+
+
+def fingerprint(method: str, route: str, params: Mapping[str, Any],
+                body: Mapping[str, Any]) -> str:
+    text = json.dumps([method, route, sorted((k, str(v)) for k, v in params.items()), body],
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def wrap(fp: str, body: Any) -> dict[str, Any]:
+    """What is kept for a key: the request's fingerprint and the answer's body."""
+    return {"fp": fp, "body": body}
+
+
+def reply(done: Committed, fp: str, status: int = 200) -> Reply:
+    """The answer to give for a commit (first or repeated), with the stream position."""
+    kept = done.response
+    if not isinstance(kept, dict) or kept.get("fp") != fp:
+        raise KeyReused("this Idempotency-Key was already used for a different request")
+    body = kept["body"]
+    if isinstance(body, dict):
+        body = {**body, "pos": done.pos}
+    return Reply(body, status, replayed=done.duplicate)
+
+
+async def once(call: Call, produce: Callable[[], Awaitable[tuple[Any, str]]],
+               status: int = 200) -> Reply:
+    """Run ``produce`` (which answers ``(body, pos)``) at most once per idempotency key."""
+    redis, key = call.svc.redis, call.idem
+    if key is None:
+        body, pos = await produce()
+        return reply(Committed(wrap(call.fingerprint, body), pos), call.fingerprint, status)
+    idem = keys.idem(call.rid, key)
+    lock = keys.idem(call.rid, "~lock|" + key)
+
+    async def kept() -> Reply | None:
+        seen, pos = await redis.hmget(idem, ["r", "p"])
+        if not isinstance(seen, bytes):
+            return None
+        done = Committed(codec.unpack(seen), pos.decode() if isinstance(pos, bytes) else "",
+                         duplicate=True)
+        return reply(done, call.fingerprint, status)
+
+    if (first := await kept()) is not None:
+        return first
+    if not await redis.set(lock, b"1", nx=True, ex=LOCK_TTL_S):
+        raise InProgress("a request with this Idempotency-Key is still running; retry",
+                         retry_after_ms=500)
+    try:
+        if (first := await kept()) is not None:
+            return first
+        body, pos = await produce()
+        pipe = redis.pipeline(transaction=True)
+        pipe.hset(idem, mapping={"r": codec.pack(wrap(call.fingerprint, body)), "p": pos})
+        pipe.expire(idem, call.svc.settings.idempotency_ttl)
+        await pipe.execute()
+    finally:
+        await redis.delete(lock)
+    return reply(Committed(wrap(call.fingerprint, body), pos), call.fingerprint, status)

@@ -1,0 +1,49 @@
+"""A fixed-window rate limit counted in Redis (INCR + EXPIRE in the restaurant's hash slot).
+
+The window arithmetic is pure (:class:`Window`); :func:`hit` is the one Redis round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from kitchen import keys
+from kitchen.errors import RateLimited
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most ``limit`` hits per ``seconds``-long window, windows aligned to the epoch."""
+
+    limit: int
+    seconds: int
+
+    def bucket(self, now_s: float) -> int:
+        return int(now_s // self.seconds)
+
+    def retry_after_ms(self, now_s: float) -> int:
+        """Milliseconds until the current window ends."""
+        end = (self.bucket(now_s) + 1) * self.seconds
+        return max(1, int((end - now_s) * 1000))
+
+    def check(self, count: int, now_s: float, what: str) -> None:
+        """Raise RateLimited when ``count`` (this hit included) is over the limit."""
+        if count > self.limit:
+            wait = self.retry_after_ms(now_s)
+            raise RateLimited(
+                f"too many {what}: at most {self.limit} per {self.seconds} s; "
+                f"try again in {wait // 1000 + 1} s",
+                retry_after_ms=wait, limit=self.limit, window_s=self.seconds)
+
+
+async def hit(redis: Redis, restaurant_id: str, scope: str, window: Window, now_s: float,
+              what: str) -> None:
+    """Count one hit of ``scope`` in the current window; RateLimited past the limit."""
+    key = keys.rate(restaurant_id, f"{scope}:{window.bucket(now_s)}")
+    pipe = redis.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, window.seconds + 1)
+    count, _ = await pipe.execute()
+    window.check(int(count), now_s, what)
