@@ -11,6 +11,7 @@
     WORKER_RECLAIM_S        how often stuck entries are looked for (5)
     WORKER_OVERDUE_S        how often the overdue scan runs (5)
     PRINTER_TIMEOUT_S       connect / send timeout of one print attempt (5)
+    PRINTER_RETRY_MAX_S     longest wait between two attempts while a printer is down (10)
     PRINTER_GIVE_UP_S       a ticket still unprinted after this long is marked failed (600)
     PRINTER_MAX_AGE_S       tickets of events older than this are not printed (900)
     PRINTER_WIDTH           characters per line of the paper (32 for 58 mm, 48 for 80 mm)
@@ -59,6 +60,7 @@ class WorkerConfig:
     reclaim_every_s: float = 5.0
     overdue_every_s: float = 5.0
     print_timeout_s: float = 5.0
+    print_retry_max_s: float = 10.0
     print_give_up_s: float = 600.0
     print_max_age_s: float = 900.0
     print_width: int = 32
@@ -79,6 +81,7 @@ class WorkerConfig:
             reclaim_every_s=_num(env, "WORKER_RECLAIM_S", 5.0, 0.05, 3_600),
             overdue_every_s=_num(env, "WORKER_OVERDUE_S", 5.0, 0.05, 3_600),
             print_timeout_s=_num(env, "PRINTER_TIMEOUT_S", 5.0, 0.1, 120),
+            print_retry_max_s=_num(env, "PRINTER_RETRY_MAX_S", 10.0, 0.05, 600),
             print_give_up_s=_num(env, "PRINTER_GIVE_UP_S", 600.0, 1, 86_400),
             print_max_age_s=_num(env, "PRINTER_MAX_AGE_S", 900.0, 1, 7 * 86_400),
             print_width=width,

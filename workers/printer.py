@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 GROUP = "printer"
 REPRINTS = "k:reprints"  # stream of reprint requests: r (restaurant), o (order), s (station)
 SCAN_EVERY_S = 30.0
+Job = tuple[str, str, str, str]  # restaurant, print-state field, slip id, station
 PRINTERS_TTL_S = 30.0
 
 
@@ -117,7 +118,7 @@ class Spooler:
         self.store = store
         self.options = options
         self.metrics = metrics or Metrics()
-        self._queues: dict[str, asyncio.Queue[tuple[str, str, str, str]]] = {}
+        self._queues: dict[str, asyncio.Queue[Job | None]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
 
@@ -135,9 +136,15 @@ class Spooler:
                 log.warning("printer scan failed: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), SCAN_EVERY_S)
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        # drain: the attempts in progress end (a retry wait ends at once when stopping)
+        for queue in self._queues.values():
+            queue.put_nowait(None)
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.options.timeout_s + 1)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def scan(self) -> None:
         now = now_ms()
@@ -160,13 +167,13 @@ class Spooler:
             self._tasks[address] = asyncio.create_task(self._drain(queue))
         queue.put_nowait((restaurant_id, field, slip_id, station_id))
 
-    async def _drain(self, queue: asyncio.Queue[tuple[str, str, str, str]]) -> None:
-        while True:
+    async def _drain(self, queue: asyncio.Queue[Job | None]) -> None:
+        while not self._stopping.is_set():
             job = await queue.get()
+            if job is None:
+                return
             try:
                 await self.deliver(*job)
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("printer: delivering %s failed unexpectedly", job)
 
@@ -290,7 +297,9 @@ def roles(ctx: Context) -> list[Role]:
     store = Store(ctx.redis, maxlen=ctx.settings.stream_maxlen,
                   idempotency_ttl=ctx.settings.idempotency_ttl)
     options = PrintOptions(timeout_s=c.print_timeout_s, give_up_s=c.print_give_up_s,
-                           max_age_s=c.print_max_age_s, tz=c.tz, width=c.print_width)
+                           max_age_s=c.print_max_age_s, tz=c.tz, width=c.print_width,
+                           backoff_s=min(0.5, c.print_retry_max_s),
+                           backoff_max_s=c.print_retry_max_s)
     spooler = Spooler(PrintBook(ctx.redis), Printers(ctx.pool, ctx.queries), store, options,
                       ctx.metrics)
     enqueuer = Enqueuer(spooler, store)
