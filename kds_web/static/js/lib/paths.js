@@ -26,8 +26,13 @@ export const paths = {
 
   board: (r) => `/api/r/${e(r)}/board`,
   tableAction: (r, table, action) => `/api/r/${e(r)}/tables/${e(table)}/${e(action)}`,
-  stock: (r, dish) => `/api/r/${e(r)}/stock/${e(dish)}`,
-  dishEdit: (r, dish) => `/api/r/${e(r)}/dishes/${e(dish)}`,
-  stats: (r, what) => `/api/r/${e(r)}/stats/${e(what)}`,
-  qrSheet: (r, page) => `/api/r/${e(r)}/qr-sheet.svg?page=${page}`,
+  stockList: (r) => `/api/r/${e(r)}/stock`,
+  setStock: (r, dish) => `/api/r/${e(r)}/dishes/${e(dish)}/stock`,
+  soldOut: (r, dish) => `/api/r/${e(r)}/dishes/${e(dish)}/sold-out`,
+  adminMenu: (r) => `/api/r/${e(r)}/admin/menu`,
+  adminDish: (r, dish) => `/api/r/${e(r)}/admin/dishes/${e(dish)}`,
+  stats: (r, report, query = "") => `/api/r/${e(r)}/stats/${e(report)}${query ? "?" + query : ""}`,
+  ordersOfDay: (r) => `/api/r/${e(r)}/orders`,
+  qrList: (r) => `/api/r/${e(r)}/qr`,
+  qrSheet: (r, page) => `/api/r/${e(r)}/qr.svg?page=${page}`,
 };
