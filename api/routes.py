@@ -60,13 +60,14 @@ def _ticket_moves() -> list[Endpoint]:
             for action in kitchen.TICKET_ACTIONS]
 
 
-def _admin(kind: str, param: str, put: Any, delete: Any, schema: str) -> list[Endpoint]:
+def _admin(kind: str, one: str, param: str, put: Any, delete: Any, schema: str
+           ) -> list[Endpoint]:
     path = f"{ADMIN}/{kind}/{{{param}}}"
     return [
-        Endpoint("PUT", path, put, f"Menu: create or replace a {kind[:-1].replace('-', ' ')}",
-                 (MERCHANT,), "menu admin", schema, "MenuEdit"),
-        Endpoint("DELETE", path, delete, f"Menu: delete a {kind[:-1].replace('-', ' ')}",
-                 (MERCHANT,), "menu admin", None, "MenuEdit"),
+        Endpoint("PUT", path, put, f"Menu: create or replace {one}", (MERCHANT,),
+                 "menu admin", schema, "MenuEdit"),
+        Endpoint("DELETE", path, delete, f"Menu: delete {one}", (MERCHANT,), "menu admin",
+                 None, "MenuEdit"),
     ]
 
 
@@ -176,17 +177,19 @@ ENDPOINTS: list[Endpoint] = [
     # -- merchant: menu
     Endpoint("GET", ADMIN + "/menu", menu_admin.get_full_menu, "Menu: everything, with stock",
              (MERCHANT,), "menu admin", response="AdminMenu"),
-    *_admin("stations", "station_id", menu_admin.put_station, menu_admin.delete_station,
-            "StationInput"),
-    *_admin("categories", "category_id", menu_admin.put_category, menu_admin.delete_category,
-            "CategoryInput"),
-    *_admin("dishes", "dish_id", menu_admin.put_dish, menu_admin.delete_dish, "DishInput"),
+    *_admin("stations", "a station", "station_id", menu_admin.put_station,
+            menu_admin.delete_station, "StationInput"),
+    *_admin("categories", "a category", "category_id", menu_admin.put_category,
+            menu_admin.delete_category, "CategoryInput"),
+    *_admin("dishes", "a dish", "dish_id", menu_admin.put_dish, menu_admin.delete_dish,
+            "DishInput"),
     Endpoint("PATCH", ADMIN + "/dishes/{dish_id}", menu_admin.patch_dish,
              "Menu: change some fields of a dish", (MERCHANT,), "menu admin", "DishPatch",
              "MenuEdit"),
-    *_admin("set-meals", "set_id", menu_admin.put_set_meal, menu_admin.delete_set_meal,
-            "SetMealInput"),
-    *_admin("offers", "offer_id", menu_admin.put_offer, menu_admin.delete_offer, "OfferInput"),
+    *_admin("set-meals", "a set meal", "set_id", menu_admin.put_set_meal,
+            menu_admin.delete_set_meal, "SetMealInput"),
+    *_admin("offers", "an offer", "offer_id", menu_admin.put_offer, menu_admin.delete_offer,
+            "OfferInput"),
 ]
 
 
