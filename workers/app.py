@@ -37,12 +37,16 @@ class Role(Protocol):
 
 
 def transient(exc: BaseException) -> bool:
-    """Connection trouble with Redis or PostgreSQL, deadlocks, serialization failures."""
+    """Connection trouble with Redis or PostgreSQL, deadlocks, serialization failures.
+    (A value PostgreSQL cannot take is the entry's fault: asyncpg raises it as an interface
+    error that is also a ValueError.)"""
     if default_transient(exc):
         return True
-    return isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError
-                      | asyncpg.DeadlockDetectedError | asyncpg.SerializationError
-                      | asyncpg.TooManyConnectionsError | asyncpg.CannotConnectNowError)
+    if isinstance(exc, asyncpg.InterfaceError):
+        return not isinstance(exc, ValueError)
+    return isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.DeadlockDetectedError
+                      | asyncpg.SerializationError | asyncpg.TooManyConnectionsError
+                      | asyncpg.CannotConnectNowError)
 
 
 @dataclass

@@ -108,11 +108,14 @@ WHERE restaurant_id = $1 AND order_id = ANY($2::text[])
 ORDER BY order_id, length(id), id;
 
 -- name: workers_rebuild_stock
--- The last known remaining count of each dish of restaurant $1 (NULL: unlimited).
-SELECT DISTINCT ON (dish_id) dish_id, remaining
-FROM stock_changes
-WHERE restaurant_id = $1
-ORDER BY dish_id, at DESC;
+-- The last known remaining count of each dish of restaurant $1 (NULL: unlimited), the last
+-- in log order when several changes share a millisecond.
+SELECT DISTINCT ON (s.dish_id) s.dish_id, s.remaining
+FROM stock_changes AS s
+LEFT JOIN events AS e ON e.event_id = s.event_id
+WHERE s.restaurant_id = $1
+ORDER BY s.dish_id, s.at DESC, split_part(e.stream_id, '-', 1)::bigint DESC NULLS LAST,
+         split_part(e.stream_id, '-', 2)::bigint DESC NULLS LAST;
 
 -- name: workers_rebuild_revoked
 -- Tokens of restaurant $1 revoked and not expired yet.
