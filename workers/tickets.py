@@ -34,8 +34,11 @@ class StationPrinter:
 
     @property
     def host_port(self) -> tuple[str, int]:
-        host, _, port = self.address.rpartition(":")
-        return (host or self.address), int(port or 9100)
+        """``("host", port)``; the port is 9100 (raw printing) when the address has none."""
+        host, colon, port = self.address.strip().rpartition(":")
+        if not colon:
+            return self.address.strip(), 9100
+        return host.strip("[]"), int(port) if port.isdigit() else 9100
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
-from kitchen import escpos
+from kitchen import codec, escpos
 from kitchen.escpos import SlipKind, Ticket, TicketLine
+from kitchen.events import (
+    DishReturned,
+    DishStatusChanged,
+    DishUrged,
+    LinesAdded,
+    OrderPlaced,
+    StatusChange,
+)
+from kitchen.model import DishStatus, Line, Order
+from workers import printbook
+from workers.tickets import Layout, Slip, StationPrinter, slips_for
 
 
 def _ticket(**kw: object) -> Ticket:
@@ -102,3 +114,80 @@ def test_escpos_imports_no_io_library() -> None:
         (n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
     }
     assert not names & {"socket", "asyncio", "redis", "asyncpg", "starlette", "websockets"}
+
+
+# -- which slips events print (workers.tickets) and their print state (workers.printbook) ----
+
+T0 = 1_700_000_000_000
+PRINTERS = {
+    "wok": StationPrinter("wok", "炒锅", "10.0.0.5:9100"),
+    "cold": StationPrinter("cold", "凉菜", "10.0.0.6"),
+    "expo": StationPrinter("expo", "传菜口", "10.0.0.7:9101", is_expo=True),
+}
+LAYOUT = Layout("小馆", "Asia/Shanghai", 32)
+
+
+def _order(*lines: Line) -> Order:
+    return Order("o1", "r1", "A1", "s1", 12, T0, lines)
+
+
+def _line(line_id: str, station: str, status: DishStatus = DishStatus.QUEUED) -> Line:
+    return Line(line_id, "d" + line_id, "菜" + line_id, "dish", 1, 100, station, status=status)
+
+
+def test_a_new_order_prints_each_station_its_dishes_and_the_pass_everything() -> None:
+    """Each station with a printer gets its own dishes, the expo every dish, held ones wait."""
+    order = _order(_line("L1", "wok"), _line("L2", "cold"), _line("L3", "wok", DishStatus.HELD),
+                   _line("L4", "bar"))
+    slips = {s.station_id: s for s in slips_for(OrderPlaced("r1", order=order, id="e1", ts=T0),
+                                                 PRINTERS, LAYOUT)}
+    assert {k: [ln.name for ln in s.ticket.lines] for k, s in slips.items()} == {
+        "wok": ["菜L1"], "cold": ["菜L2"], "expo": ["菜L1", "菜L2", "菜L4"]}
+    assert slips["wok"].id == "e1:wok"
+    assert (slips["wok"].ticket.time, slips["wok"].ticket.order_no) == ("06:13", 12)
+
+
+def test_follow_up_events_print_add_on_void_urge_and_fire_slips() -> None:
+    """加菜, 退菜 (returned or voided after reaching the kitchen), 催菜 and 起菜 make their slips;
+    returning a held dish prints nothing."""
+    order = _order(_line("L1", "wok"), _line("L2", "wok"))
+    wok = {"wok": PRINTERS["wok"]}
+
+    def kinds(event: Any) -> list[tuple[SlipKind, list[str]]]:
+        return [(s.ticket.kind, [ln.name for ln in s.ticket.lines])
+                for s in slips_for(event, wok, LAYOUT)]
+
+    change = (StatusChange("L2", "wok", "held", "queued"),)
+    assert kinds(LinesAdded("r1", order=order, line_ids=("L2",))) == [(SlipKind.ADD, ["菜L2"])]
+    assert kinds(DishReturned("r1", order=order, line_id="L1", prev="queued")) == [
+        (SlipKind.VOID, ["菜L1"])]
+    assert kinds(DishReturned("r1", order=order, line_id="L1", prev="held")) == []
+    assert kinds(DishUrged("r1", order=order, line_id="L1")) == [(SlipKind.URGE, ["菜L1"])]
+    assert kinds(DishStatusChanged("r1", order=order, action="fire", changes=change)) == [
+        (SlipKind.FIRE, ["菜L2"])]
+    assert kinds(DishStatusChanged("r1", order=order, action="start", changes=change)) == []
+
+
+def test_a_slip_survives_its_round_trip_through_the_print_state() -> None:
+    """A slip stored in the print state comes back equal; printer addresses default to 9100."""
+    order = _order(_line("L1", "wok"))
+    [slip] = slips_for(OrderPlaced("r1", order=order, ts=T0), {"wok": PRINTERS["wok"]}, LAYOUT)
+    assert Slip.from_dict(codec.unpack(codec.pack(slip.to_dict()))) == slip
+    assert PRINTERS["cold"].host_port == ("10.0.0.6", 9100)
+
+
+def test_print_state_adds_a_slip_once_leases_it_and_records_the_outcome() -> None:
+    """A slip is added once; one attempt at a time holds it; printed / failed show in the state."""
+    order = _order(_line("L1", "wok"))
+    [slip] = slips_for(OrderPlaced("r1", order=order, ts=T0), {"wok": PRINTERS["wok"]}, LAYOUT)
+    record = printbook.with_slip(None, slip, T0)
+    assert record is not None and record["state"] == "pending"
+    assert printbook.with_slip(record, slip, T0) is None
+    leased = printbook.claimed(record, slip.id, T0, 10_000)
+    assert leased is not None and printbook.claimed(leased, slip.id, T0 + 1, 10_000) is None
+    retry = printbook.attempt_failed(leased, slip.id, T0 + 2, "refused", give_up=False)
+    assert retry is not None and (retry["state"], retry["error"]) == ("pending", "refused")
+    assert printbook.claimed(retry, slip.id, T0 + 3, 10_000) is not None
+    done = printbook.printed(retry, slip.id, T0 + 4)
+    assert done is not None and done["state"] == "printed"
+    assert printbook.attempt_failed(done, slip.id, T0 + 5, "late", give_up=True) is None
