@@ -44,18 +44,23 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     return data
 
 
-def _get(body: dict[str, Any], name: str, default: Any) -> Any:
+def _get(body: dict[str, Any], name: str) -> Any:
     value = body.get(name, _MISSING)
     if value is _MISSING:
-        if default is _MISSING:
-            raise InvalidInput(f"{name} is required", field=name)
-        return default
+        raise InvalidInput(f"{name} is required", field=name)
     return value
+
+
+def _absent(body: dict[str, Any], name: str, default: Any) -> bool:
+    """True when the field is missing and has a default (which is then taken as it is)."""
+    return name not in body and default is not _MISSING
 
 
 def text(body: dict[str, Any], name: str, *, max_len: int, default: Any = _MISSING,
          min_len: int = 0) -> str:
-    value = _get(body, name, default)
+    if _absent(body, name, default):
+        return str(default)
+    value = _get(body, name)
     if not isinstance(value, str) or not min_len <= len(value) <= max_len:
         raise InvalidInput(f"{name} must be text of {min_len} to {max_len} characters",
                            field=name)
@@ -63,7 +68,9 @@ def text(body: dict[str, Any], name: str, *, max_len: int, default: Any = _MISSI
 
 
 def ident(body: dict[str, Any], name: str, default: Any = _MISSING) -> str:
-    value = _get(body, name, default)
+    if _absent(body, name, default):
+        return str(default)
+    value = _get(body, name)
     if not isinstance(value, str) or not ID.match(value):
         raise InvalidInput(f"{name} must be 1 to {MAX_ID} letters, digits, '_' or '-'",
                            field=name)
@@ -79,7 +86,9 @@ def optional_ident(body: dict[str, Any], name: str) -> str:
 
 def integer(body: dict[str, Any], name: str, *, lo: int, hi: int,
             default: Any = _MISSING) -> int:
-    value = _get(body, name, default)
+    if _absent(body, name, default):
+        return int(default)
+    value = _get(body, name)
     if type(value) is not int or not lo <= value <= hi:
         raise InvalidInput(f"{name} must be a whole number from {lo} to {hi}", field=name)
     return value
@@ -87,14 +96,16 @@ def integer(body: dict[str, Any], name: str, *, lo: int, hi: int,
 
 def optional_int(body: dict[str, Any], name: str, *, lo: int, hi: int) -> int | None:
     """A whole number, or None when the field is null (required to be present)."""
-    value = _get(body, name, _MISSING)
+    value = _get(body, name)
     if value is None:
         return None
     return integer(body, name, lo=lo, hi=hi)
 
 
 def boolean(body: dict[str, Any], name: str, default: Any = _MISSING) -> bool:
-    value = _get(body, name, default)
+    if _absent(body, name, default):
+        return bool(default)
+    value = _get(body, name)
     if not isinstance(value, bool):
         raise InvalidInput(f"{name} must be true or false", field=name)
     return value
@@ -102,7 +113,9 @@ def boolean(body: dict[str, Any], name: str, default: Any = _MISSING) -> bool:
 
 def texts(body: dict[str, Any], name: str, *, max_len: int, max_items: int = MAX_LIST,
           default: Any = _MISSING) -> tuple[str, ...]:
-    value = _get(body, name, default)
+    if _absent(body, name, default):
+        return tuple(default)
+    value = _get(body, name)
     if (not isinstance(value, list | tuple) or len(value) > max_items
             or not all(isinstance(v, str) and 0 < len(v) <= max_len for v in value)):
         raise InvalidInput(f"{name} must be a list of at most {max_items} texts of 1 to "
@@ -119,7 +132,7 @@ def idents(body: dict[str, Any], name: str, *, max_items: int = MAX_LIST,
 
 
 def obj(body: dict[str, Any], name: str) -> dict[str, Any]:
-    value = _get(body, name, _MISSING)
+    value = _get(body, name)
     if not isinstance(value, dict):
         raise InvalidInput(f"{name} must be an object", field=name)
     return value

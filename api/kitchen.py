@@ -181,6 +181,8 @@ async def reprint(call: Call) -> Reply:
         raise NotFound(f"no order {order_id!r} today", order_id=order_id)
     order = Order.from_dict(codec.unpack(raw))
     if station and station not in order.stations():
+        if auth.station_scope(call.who) is not None:
+            raise ForbiddenError("this ticket has no dish of your station", order_id=order_id)
         raise NotFound(f"ticket {order.no} has no dish of station {station!r}",
                        station=station)
 

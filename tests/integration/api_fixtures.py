@@ -26,7 +26,7 @@ R = demo.RESTAURANT
 OTHER = "other"
 _keys = itertools.count(1)
 
-__all__ = ["OTHER", "R", "Api", "api", "serving"]
+__all__ = ["api"]  # the fixture; import the rest by name
 
 
 class Api:
