@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import asyncpg
 import redis.asyncio as aioredis
 
+from kitchen import keys
 from kitchen.db import Queries, create_pool
 from kitchen.errors import ConfigError, KitchenError
 from kitchen.settings import Settings
@@ -61,13 +62,13 @@ class Context:
     metrics: Metrics
 
     def runner(self, group: str, handler: Handler, start_id: str = "0",
-               streams: tuple[str, ...] = ()) -> Runner:
+               stream_of: Callable[[str], str] = keys.log) -> Runner:
         c = self.config
         options = RunnerOptions(
             group=group, consumer=c.consumer, batch_size=c.batch_size, block_ms=c.block_ms,
             visibility_ms=c.visibility_ms, max_deliveries=c.max_deliveries,
             discover_every_s=c.discover_every_s, reclaim_every_s=c.reclaim_every_s,
-            start_id=start_id, streams=streams,
+            start_id=start_id, stream_of=stream_of,
         )
         return Runner(self.redis, handler, options, self.metrics, transient)
 

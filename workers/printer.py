@@ -5,8 +5,9 @@ Two consumers feed one spooler:
 - the ``printer`` group on every restaurant's log turns events into slips
   (:mod:`workers.tickets`) and records them as pending in ``k:{R}:prints``
   (:mod:`workers.printbook`);
-- the ``printer`` group on ``k:reprints`` turns reprint requests (:func:`request_reprint`)
-  into slips of the whole ticket, marked 补打.
+- the ``printer`` group on every restaurant's ``k:{R}:reprint`` stream (written by the API,
+  or by :func:`request_reprint`) turns reprint requests into slips of the whole ticket,
+  marked 补打.
 
 The spooler keeps one queue per printer, so a printer that is down holds back only its own
 slips. Each attempt leases the slip, connects, sends the rendered bytes and marks the slip
@@ -34,7 +35,7 @@ import redis.asyncio as aioredis
 from kitchen import codec, escpos, keys
 from kitchen.db import Queries
 from kitchen.errors import NotFound
-from kitchen.events import TicketPrinted, new_id, now_ms
+from kitchen.events import TicketPrinted, now_ms
 from kitchen.model import Menu, Order
 from kitchen.store import Reads, State, Store, Tx
 from workers import printbook
@@ -50,18 +51,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GROUP = "printer"
-REPRINTS = "k:reprints"  # stream of reprint requests: r (restaurant), o (order), s (station)
 SCAN_EVERY_S = 30.0
 Job = tuple[str, str, str, str]  # restaurant, print-state field, slip id, station
 PRINTERS_TTL_S = 30.0
 
 
 async def request_reprint(redis: aioredis.Redis, restaurant_id: str, order_id: str,
-                          station_id: str = "") -> str:
-    """Ask the printer workers to print ``order_id`` again (every station, or one)."""
-    fields: dict[bytes | str, bytes | str] = {"r": restaurant_id, "o": order_id,
-                                              "s": station_id, "id": new_id()}
-    return text(await redis.xadd(REPRINTS, fields))  # type: ignore[arg-type]
+                          station_id: str = "", by: str = "cli") -> str:
+    """Ask the printer workers to print ``order_id`` again (every station, or one), the way
+    the API does; returns the request's stream id."""
+    fields: dict[bytes | str, bytes | str] = {"order_id": order_id, "station_id": station_id,
+                                              "by": by, "ts": str(now_ms())}
+    entry = await redis.xadd(keys.reprint(restaurant_id), fields,  # type: ignore[arg-type]
+                             maxlen=10_000, approximate=True)
+    return text(entry)
 
 
 async def send(address: tuple[str, int], data: bytes, limit_s: float) -> None:
@@ -274,17 +277,16 @@ class Enqueuer:
     async def reprints(self, entries: Sequence[Entry]) -> None:
         for entry in entries:
             fields: Mapping[bytes, bytes] = entry.fields
-            rid = fields.get(b"r", b"").decode()
-            order_id = fields.get(b"o", b"").decode()
-            station_id = fields.get(b"s", b"").decode()
-            request_id = fields.get(b"id", entry.id.encode()).decode()
+            rid = entry.restaurant_id
+            order_id = fields.get(b"order_id", b"").decode()
+            station_id = fields.get(b"station_id", b"").decode()
             order = await self._order(rid, order_id)
             if order is None:
                 log.warning("reprint: no order %r of restaurant %r today", order_id, rid)
                 continue
             layout, menu = await self._layout(rid)
             printers = await self.spooler.printers.of(rid)
-            await self._record(rid, reprint_slips(order, printers, layout, f"reprint-{request_id}",
+            await self._record(rid, reprint_slips(order, printers, layout, f"reprint-{entry.id}",
                                                   now_ms(), station_id, menu))
 
     async def _order(self, rid: str, order_id: str) -> Order | None:
@@ -303,7 +305,7 @@ def roles(ctx: Context) -> list[Role]:
     spooler = Spooler(PrintBook(ctx.redis), Printers(ctx.pool, ctx.queries), store, options,
                       ctx.metrics)
     enqueuer = Enqueuer(spooler, store)
-    reprints: Runner = ctx.runner(GROUP, enqueuer.reprints, streams=(REPRINTS,))
+    reprints: Runner = ctx.runner(GROUP, enqueuer.reprints, stream_of=keys.reprint)
     return [ctx.runner(GROUP, enqueuer.events), reprints, spooler]
 
 

@@ -1,8 +1,8 @@
 """The one consumer-group runner every stream-reading role is built on.
 
-A :class:`Runner` reads every restaurant's log (``k:{R}:log``; new restaurants are discovered
-from ``k:restaurants``) through one consumer group and hands batches of :class:`Entry` to an
-async handler. Its promises:
+A :class:`Runner` reads one stream of every restaurant (its log ``k:{R}:log`` unless told
+otherwise; new restaurants are discovered from ``k:restaurants``) through one consumer group
+and hands batches of :class:`Entry` to an async handler. Its promises:
 
 - the group is created on each stream if missing (``MKSTREAM``; ``BUSYGROUP`` is fine);
 - reads block for at most ``block_ms``, so a stop request is noticed quickly;
@@ -96,7 +96,7 @@ class RunnerOptions:
     start_id: str = "0"  # where a group created on an existing stream starts
     retry_max_s: float = 10.0
     dead_maxlen: int = 100_000
-    streams: tuple[str, ...] = ()  # fixed streams to read instead of every restaurant's log
+    stream_of: Callable[[str], str] = keys.log  # which stream of each restaurant to read
 
 
 class Runner:
@@ -172,12 +172,9 @@ class Runner:
         await self.discover()
 
     async def discover(self) -> None:
-        """Create the group on every restaurant stream not seen yet (or the fixed streams)."""
-        streams = list(self.options.streams)
-        if not streams:
-            members = await self.redis.smembers(keys.RESTAURANTS)
-            streams = [keys.log(rid) for rid in sorted(text(m) for m in members)]
-        for stream in streams:
+        """Create the group on the stream of every restaurant not seen yet."""
+        members = await self.redis.smembers(keys.RESTAURANTS)
+        for stream in [self.options.stream_of(rid) for rid in sorted(text(m) for m in members)]:
             if stream in self.streams:
                 continue
             try:
@@ -192,8 +189,9 @@ class Runner:
     async def _measure_lag(self) -> None:
         group = self.options.group
         for stream in sorted(self.streams):
-            where = ({"restaurant": keys.restaurant_of_log(stream)} if "{" in stream
-                     else {"stream": stream})
+            where = {"restaurant": keys.restaurant_of_log(stream)}
+            if self.options.stream_of is not keys.log:
+                where["stream"] = stream.rpartition(":")[2]
             for info in await self.redis.xinfo_groups(stream):
                 if text(info.get("name", b"")) != group:
                     continue
