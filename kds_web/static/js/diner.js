@@ -11,6 +11,7 @@ import { DEAD, OrderBook } from "./lib/orders.js";
 import { Outbox } from "./lib/outbox.js";
 import { paths } from "./lib/paths.js";
 import { StatusBadge } from "./lib/status.js";
+import { icon } from "./lib/icons.js";
 
 const STEPS = ["queued", "cooking", "ready", "served"];
 const qr = decodeURIComponent(location.pathname.replace(/^\/t\//, "").split("/")[0] || "");
@@ -22,9 +23,9 @@ function allergenName(id) {
 
 function closedPage(kind) {
   const again = h("button", { type: "button", class: "btn btn-primary", onclick: () => { sessionStorage.removeItem(`kitchen.diner.${qr}`); location.reload(); } }, t("diner.scan_again"));
-  if (kind === "closed") fullMessage("🍽️", t("diner.closed_title"), t("diner.closed_body"), again);
-  else if (kind === "ended") fullMessage("👋", t("diner.ended_title"), t("diner.ended_body"), again);
-  else fullMessage("⚠️", t("diner.bad_code"), "", again);
+  if (kind === "closed") fullMessage(icon("plate"), t("diner.closed_title"), t("diner.closed_body"), again);
+  else if (kind === "ended") fullMessage(icon("wave"), t("diner.ended_title"), t("diner.ended_body"), again);
+  else fullMessage(icon("key"), t("diner.bad_code"), "", again);
   document.body.dataset.page = kind;
 }
 
@@ -47,7 +48,7 @@ async function start() {
     } catch (exc) {
       if (exc instanceof ApiError && exc.code === "table_closed") return closedPage("closed");
       if (exc instanceof ApiError && exc.status < 500 && exc.status !== 429) return closedPage("bad");
-      fullMessage("📶", t("conn.offline"), t("common.loading"));
+      fullMessage(icon("wifiOff"), t("conn.offline"), t("common.loading"));
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -98,7 +99,7 @@ function main(s) {
         h("div", { class: "d-table", dataset: { table: T } }, t("diner.table", { no: T }))),
       h("div", { class: "d-head-actions" },
         badge.el,
-        h("button", { type: "button", class: "btn btn-small btn-warn", dataset: { action: "waiter" }, onclick: callWaiter }, `🙋 ${t("diner.call_waiter")}`),
+        h("button", { type: "button", class: "btn btn-small btn-warn", dataset: { action: "waiter" }, onclick: callWaiter }, [icon("service"), " ", `${t("diner.call_waiter")}`]),
         langButton()));
   }
 
@@ -109,9 +110,9 @@ function main(s) {
       dataset: { tab: id }, onclick: () => { tab = id; render(); },
     }, label);
     fill(tabs,
-      tabBtn("menu", `📖 ${t("diner.menu")}`),
-      tabBtn("orders", `🍳 ${t("diner.orders")}${ordered ? ` (${ordered})` : ""}`),
-      tabBtn("bill", `🧾 ${t("diner.bill")}`));
+      tabBtn("menu", [icon("book"), " ", `${t("diner.menu")}`]),
+      tabBtn("orders", [icon("pot"), " ", `${t("diner.orders")}${ordered ? `] (${ordered})` : ""}`),
+      tabBtn("bill", [icon("receipt"), " ", `${t("diner.bill")}`]));
   }
 
   // ---------------------------------------------------------------- menu
@@ -123,7 +124,7 @@ function main(s) {
       return h("div", { class: "price" },
         h("span", { class: "price-now" }, money(now)),
         h("s", { class: "price-was" }, money(thing.price_fen)),
-        h("span", { class: "offer" }, `🔥 ${name(thing.offer, "label")}`, thing.offer.ends_at ? ` · ${t("diner.offer_until", { time: new Date(thing.offer.ends_at).toLocaleDateString() })}` : ""));
+        h("span", { class: "offer" }, [icon("fire"), " ", `${name(thing.offer, "label")}`], thing.offer.ends_at ? ` · ${t("diner.offer_until", { time: new Date(thing.offer.ends_at).toLocaleDateString() })}` : ""));
     }
     return h("div", { class: "price" }, h("span", { class: "price-now" }, money(now)));
   }
@@ -157,7 +158,7 @@ function main(s) {
 
   function setCard(m) {
     return h("article", { class: ["dish", "set-meal", m.sold_out ? "is-sold-out" : ""], dataset: { setId: m.id } },
-      h("div", { class: "dish-photo set-photo" }, h("span", {}, "🍱"), m.sold_out ? h("span", { class: "sold-out-mark" }, t("diner.sold_out")) : null),
+      h("div", { class: "dish-photo set-photo" }, icon("bento"), m.sold_out ? h("span", { class: "sold-out-mark" }, t("diner.sold_out")) : null),
       h("div", { class: "dish-info" },
         h("h3", { class: "dish-name" }, name(m)),
         h("div", { class: "dish-sub" }, (m.dishes || []).map((x) => `${name(x)}×${x.qty}`).join(" + ")),
@@ -245,7 +246,7 @@ function main(s) {
     fill(cartBar,
       cartOpen ? h("div", { class: "cart-sheet", role: "dialog" },
         h("div", { class: "cart-sheet-head" },
-          h("h2", {}, `🛒 ${t("diner.cart")}`),
+          h("h2", {}, [icon("cart"), " ", `${t("diner.cart")}`]),
           h("span", { class: "muted" }, t("diner.shared_cart")),
           cart.items.length ? h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: () => api.put(paths.cart(R, T), { items: [] }).then((c) => { cart = c; rerender(); }).catch(handleError) }, t("diner.clear_cart")) : null),
         cart.items.length ? h("ul", { class: "cart-items" }, cart.items.map((i) => h("li", { class: ["cart-item", i.available === false ? "is-unavailable" : ""], dataset: { dishId: i.dish_id || i.set_meal_id } },
@@ -260,7 +261,7 @@ function main(s) {
           ` ${t("diner.course_later")}`)) : null,
       h("div", { class: "cart-summary" },
         h("button", { type: "button", class: "cart-toggle", dataset: { action: "cart" }, onclick: () => { cartOpen = !cartOpen; rerender(); } },
-          h("span", { class: "cart-icon" }, "🛒"),
+          h("span", { class: "cart-icon" }, icon("cart")),
           count ? h("span", { class: "cart-count" }, String(count)) : null,
           h("span", { class: "cart-total" }, count ? money(cart.total_fen) : t("diner.cart_empty"))),
         h("button", { type: "button", class: "btn btn-primary cart-submit", disabled: !count, dataset: { action: "order" }, onclick: submit },
@@ -303,11 +304,11 @@ function main(s) {
       line.note ? h("div", { class: "o-note" }, `✎ ${line.note}`) : null,
       !dead && line.status !== "held" ? progress(line) : null,
       h("div", { class: "o-foot" },
-        wait ? h("span", { class: "o-wait" }, `⏱ ${t("diner.wait", { t: minutes(wait * 1000) })}`) : null,
+        wait ? h("span", { class: "o-wait" }, [icon("clock"), " ", `${t("diner.wait", { t: minutes(wait * 1000) })}`]) : null,
         line.urges ? h("span", { class: "o-urged" }, `${t("diner.urged")} ×${line.urges}`) : null,
         line.return_requested ? h("span", { class: "o-return" }, t("diner.return_asked")) : null,
         h("span", { class: "o-gap" }),
-        urgeable ? h("button", { type: "button", class: "btn btn-small btn-warn", dataset: { action: "urge" }, onclick: () => urge(order, line) }, `⚡ ${t("diner.urge")}`) : null,
+        urgeable ? h("button", { type: "button", class: "btn btn-small btn-warn", dataset: { action: "urge" }, onclick: () => urge(order, line) }, [icon("bolt"), " ", `${t("diner.urge")}`]) : null,
         returnable ? h("button", { type: "button", class: "btn btn-small", dataset: { action: "return" }, onclick: () => giveBack(order, line) }, `↩ ${t("diner.return")}`) : null));
   }
 
@@ -338,7 +339,7 @@ function main(s) {
       h("div", { class: "bill-total" }, h("span", {}, t("common.total")), h("b", { dataset: { total: String(total) } }, money(total))),
       table.status === "paying"
         ? h("p", { class: "bill-note" }, `✓ ${t("diner.bill_requested")}`)
-        : h("button", { type: "button", class: "btn btn-primary bill-btn", disabled: !lines.length, dataset: { action: "bill" }, onclick: requestBill }, `🧾 ${t("diner.request_bill")}`));
+        : h("button", { type: "button", class: "btn btn-primary bill-btn", disabled: !lines.length, dataset: { action: "bill" }, onclick: requestBill }, [icon("receipt"), " ", `${t("diner.request_bill")}`]));
   }
 
   // ---------------------------------------------------------------- actions

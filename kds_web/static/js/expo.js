@@ -7,6 +7,7 @@ import { Live } from "./lib/live.js";
 import { DEAD, KITCHEN, OrderBook, ageOf, isLate, levelOf } from "./lib/orders.js";
 import { paths } from "./lib/paths.js";
 import { beep, setSound, soundOn, unlockOnFirstTouch } from "./lib/sound.js";
+import { icon } from "./lib/icons.js";
 
 const session = staffSession(["expo", "merchant"], "expo");
 if (session) main(session);
@@ -72,7 +73,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
       h("div", { class: "line-name" }, name(line)),
       chips.length ? h("div", { class: "line-chips" }, chips) : null,
       line.note ? h("div", { class: "line-note" }, `✎ ${line.note}`) : null),
-    h("span", { class: ["line-state", `state-${shown}`] }, wait ? `⏳ ${t(`status.${shown}`)}` : line.status === "ready" ? `${t("status.ready")} → ${t("expo.serve")}` : t(`status.${line.status}`)));
+    h("span", { class: ["line-state", `state-${shown}`] }, wait ? [icon("hourglass"), " ", t(`status.${shown}`)] : line.status === "ready" ? `${t("status.ready")} → ${t("expo.serve")}` : t(`status.${line.status}`)));
   }
 
   function card(order, now) {
@@ -94,7 +95,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
         h("span", { class: "ticket-no" }, `#${order.no}`),
         h("span", { class: "ticket-timer" }, clock(age * 1000))),
       h("div", { class: "ticket-flags" },
-        order.rush ? h("span", { class: "flag flag-rush" }, `⚡ ${t("flag.rush")}`) : null,
+        order.rush ? h("span", { class: "flag flag-rush" }, [icon("bolt"), " ", `${t("flag.rush")}`]) : null,
         h("span", { class: "flag flag-progress" }, t("expo.ready_count", { ready: done, total: live.length })),
         h("span", { class: "progress", "aria-hidden": "true" }, h("span", { class: "progress-bar", style: { width: `${live.length ? Math.round((100 * done) / live.length) : 0}%` } }))),
       Array.from(byStation.entries()).map(([sid, lns]) => h("section", { class: "expo-station" },
@@ -107,8 +108,8 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
 
   function render() {
     const now = serverNow();
-    title.textContent = `${name(pass)} · ${t("expo.title")}`;
-    soundBtn.textContent = soundOn() ? "🔔" : "🔕";
+    title.textContent = t("expo.title");
+    fill(soundBtn, icon(soundOn() ? "bell" : "bellOff"));
     const open = book.sorted(isOpen);
     fill(grid, open.length ? open.map((o) => card(o, now)) : h("div", { class: "empty" }, t("expo.empty")));
     const ready = [];

@@ -8,6 +8,7 @@ import { Live } from "./lib/live.js";
 import { DEAD, KITCHEN, OrderBook, ageOf, isLate, levelOf } from "./lib/orders.js";
 import { paths } from "./lib/paths.js";
 import { beep, setSound, soundOn, unlockOnFirstTouch } from "./lib/sound.js";
+import { icon } from "./lib/icons.js";
 
 const session = staffSession(["station", "expo", "merchant"], "station");
 if (session) main(session);
@@ -49,7 +50,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
   function renderBar() {
     title.textContent = `${name(station)} · ${t("station.title")}`;
     document.title = `${name(station)} · ${t("station.title")}`;
-    soundBtn.textContent = soundOn() ? "🔔" : "🔕";
+    fill(soundBtn, icon(soundOn() ? "bell" : "bellOff"));
     soundBtn.title = soundOn() ? t("common.sound_on") : t("common.sound_off");
     recallBtn.textContent = `↺ ${t("station.recall")}`;
     allDayBtn.textContent = `Σ ${t("station.all_day")}`;
@@ -104,18 +105,18 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
   function flags(order, lines, now) {
     const out = [];
     const live = lines.filter((ln) => KITCHEN.has(ln.status));
-    if (order.rush) out.push(h("span", { class: "flag flag-rush" }, `⚡ ${t("flag.rush")}`));
+    if (order.rush) out.push(h("span", { class: "flag flag-rush" }, [icon("bolt"), " ", `${t("flag.rush")}`]));
     const urges = Math.max(0, ...live.map((ln) => ln.urges || 0));
-    if (urges) out.push(h("span", { class: "flag flag-urged" }, `🔔 ${t("flag.urged", { n: urges })}`));
-    if (lines.some((ln) => isLate(order, ln, now))) out.push(h("span", { class: "flag flag-overdue" }, `⏰ ${t("flag.overdue")}`));
-    if (live.some((ln) => ln.added)) out.push(h("span", { class: "flag flag-added" }, `＋ ${t("flag.added")}`));
+    if (urges) out.push(h("span", { class: "flag flag-urged" }, [icon("bell"), " ", `${t("flag.urged", { n: urges })}`]));
+    if (lines.some((ln) => isLate(order, ln, now))) out.push(h("span", { class: "flag flag-overdue" }, [icon("alarm"), " ", `${t("flag.overdue")}`]));
+    if (live.some((ln) => ln.added)) out.push(h("span", { class: "flag flag-added" }, [icon("plus"), " ", `${t("flag.added")}`]));
     if (lines.some((ln) => ln.return_requested)) out.push(h("span", { class: "flag flag-return" }, `↩ ${t("flag.return_requested")}`));
     const print = book.prints.get(`${order.id}:${stationId}`);
     if (print) {
       out.push(print.ok
-        ? h("span", { class: "flag flag-printed", title: t("flag.printed") }, `🖨 ${t("flag.printed")}`)
+        ? h("span", { class: "flag flag-printed", title: t("flag.printed") }, [icon("printer"), " ", `${t("flag.printed")}`])
         : h("button", { type: "button", class: "flag flag-print-failed", title: print.error, onclick: (e) => { e.stopPropagation(); send("reprint", "POST", paths.reprint(R, order.id), { station: stationId }, { order: order.id }); } },
-          `🖨✗ ${t("flag.print_failed")} · ${t("station.reprint")}`));
+          [icon("printer"), " ", `${t("flag.print_failed")} · ${t("station.reprint")}`]));
     }
     return out;
   }
@@ -149,7 +150,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
         h("span", {}, t("flag.return_requested")),
         h("button", { type: "button", class: "btn btn-small btn-primary", onclick: (e) => { e.stopPropagation(); decideReturn(order, line, true); } }, t("station.approve")),
         h("button", { type: "button", class: "btn btn-small", onclick: (e) => { e.stopPropagation(); decideReturn(order, line, false); } }, t("station.refuse"))) : null),
-    h("span", { class: ["line-state", `state-${shown}`] }, wait ? `⏳ ${t(`status.${shown}`)}` : t(`status.${line.status}`)));
+    h("span", { class: ["line-state", `state-${shown}`] }, wait ? [icon("hourglass"), " ", t(`status.${shown}`)] : t(`status.${line.status}`)));
   }
 
   function card(order, now) {
@@ -173,7 +174,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
       h("button", {
         type: "button", class: "btn btn-go bump", disabled: bumping || !active(order),
         dataset: { action: "bump" }, onclick: () => bump(order),
-      }, bumping ? `⏳ ${t("station.bump")}` : `✓ ${t("station.bump")}`)));
+      }, bumping ? [icon("hourglass"), " ", `${t("station.bump")}`] : `✓ ${t("station.bump")}`)));
   }
 
   function heldCard(order) {
@@ -182,7 +183,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     return h("div", { class: "held-card", dataset: { orderId: order.id } },
       h("div", { class: "held-head" }, h("b", {}, order.table_no), ` #${order.no}`),
       h("ul", {}, lines.map((ln) => h("li", {}, `${ln.qty}× ${name(ln)}`, h("span", { class: "flag flag-course" }, t("flag.course", { n: ln.course }))))),
-      courses.map((c) => h("button", { type: "button", class: "btn btn-small btn-warn", onclick: () => fire(order, c) }, `🔥 ${t("station.fire")} · ${t("flag.course", { n: c })}`)));
+      courses.map((c) => h("button", { type: "button", class: "btn btn-small btn-warn", onclick: () => fire(order, c) }, [icon("fire"), " ", `${t("station.fire")} · ${t("flag.course", { n: c })}`])));
   }
 
   function renderAllDay() {
@@ -211,7 +212,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     fill(grid, open.length ? open.map((o) => card(o, now)) : h("div", { class: "empty" }, t("station.empty")));
     const heldOrders = book.sorted((o) => hasHeld(o));
     held.classList.toggle("hidden", heldOrders.length === 0);
-    fill(held, h("h2", {}, `⏸ ${t("station.held")}`), h("div", { class: "held-row" }, heldOrders.map(heldCard)));
+    fill(held, h("h2", {}, [icon("pause"), " ", `${t("station.held")}`]), h("div", { class: "held-row" }, heldOrders.map(heldCard)));
     renderAllDay();
     if (recallOpen) renderRecall();
     renderBar();
@@ -267,7 +268,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
           h("div", { class: "recall-actions" },
             h("span", { class: "chip" }, isOpen ? t("station.open") : t("station.done")),
             canRecall ? h("button", { type: "button", class: "btn btn-small btn-warn", dataset: { action: "recall" }, onclick: () => recall(o) }, `↺ ${t("station.recall")}`) : null,
-            h("button", { type: "button", class: "btn btn-small", onclick: () => send("reprint", "POST", paths.reprint(R, o.id), { station: stationId }, { order: o.id }) }, `🖨 ${t("station.reprint")}`)));
+            h("button", { type: "button", class: "btn btn-small", onclick: () => send("reprint", "POST", paths.reprint(R, o.id), { station: stationId }, { order: o.id }) }, [icon("printer"), " ", `${t("station.reprint")}`])));
       }))));
   }
 

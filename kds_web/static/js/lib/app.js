@@ -5,6 +5,7 @@ import { t, langButton, onLang, applyStatic } from "./i18n.js";
 import { Outbox } from "./outbox.js";
 import { StatusBadge } from "./status.js";
 import { claims as readClaims, pageToken } from "./token.js";
+import { icon } from "./icons.js";
 
 export function hubUrlFromPage() {
   const meta = document.querySelector('meta[name="kitchen-hub"]');
@@ -15,10 +16,10 @@ export function hubUrlFromPage() {
 }
 
 /** Replace the page with one large message (no token, refused, table closed …). */
-export function fullMessage(icon, title, body, action) {
+export function fullMessage(mark, title, body, action) {
   const app = document.getElementById("app");
   fill(app, h("div", { class: "full-message", role: "alert" },
-    h("div", { class: "big-icon", "aria-hidden": "true" }, icon),
+    h("div", { class: "big-icon", "aria-hidden": "true" }, mark),
     h("h1", {}, title),
     h("p", {}, body),
     action || null,
@@ -30,7 +31,7 @@ export function staffSession(expectedRoles, screenName) {
   const token = pageToken();
   const claims = token ? readClaims(token) : null;
   if (!token || !claims || (expectedRoles && !expectedRoles.includes(claims.role))) {
-    fullMessage("🔑", t("common.denied"), t("common.no_token"));
+    fullMessage(icon("key"), t("common.denied"), t("common.no_token"));
     return null;
   }
   const api = makeApi(token);

@@ -34,5 +34,5 @@ export const paths = {
   stats: (r, report, query = "") => `/api/r/${e(r)}/stats/${e(report)}${query ? "?" + query : ""}`,
   ordersOfDay: (r) => `/api/r/${e(r)}/orders`,
   qrList: (r) => `/api/r/${e(r)}/qr`,
-  qrSheet: (r, page) => `/api/r/${e(r)}/qr.svg?page=${page}`,
+  qrSheet: (r, page) => `/api/r/${e(r)}/qr-sheet.svg?page=${page}`,
 };
