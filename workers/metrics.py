@@ -72,10 +72,17 @@ class MetricsServer:
         self.port = port
         self._server: asyncio.Server | None = None
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+    async def start(self) -> bool:
+        """Listen; a port in use is logged, not fatal (the worker's job matters more)."""
+        try:
+            self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        except OSError as exc:
+            log.error("metrics: cannot listen on %s:%d (%s); running without /metrics",
+                      self.host, self.port, exc)
+            return False
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("metrics on http://%s:%d/metrics", self.host, self.port)
+        return True
 
     async def close(self) -> None:
         if self._server is not None:

@@ -123,6 +123,7 @@ class Spooler:
         self.metrics = metrics or Metrics()
         self._queues: dict[str, asyncio.Queue[Job | None]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._queued: set[tuple[str, str, str]] = set()  # (restaurant, field, slip) waiting
         self._stopping = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
@@ -161,13 +162,19 @@ class Spooler:
 
     async def submit(self, restaurant_id: str, field: str, slip_id: str,
                      station_id: str) -> None:
-        printers = await self.printers.of(restaurant_id)
-        printer = printers.get(station_id)
+        """Queue a slip for its printer (once: a slip already queued is not queued again)."""
+        key = (restaurant_id, field, slip_id)
+        if key in self._queued:
+            return
+        printer = (await self.printers.of(restaurant_id)).get(station_id)
         address = printer.address if printer else ""
+        if key in self._queued:
+            return
         queue = self._queues.get(address)
         if queue is None:
             queue = self._queues[address] = asyncio.Queue()
             self._tasks[address] = asyncio.create_task(self._drain(queue))
+        self._queued.add(key)
         queue.put_nowait((restaurant_id, field, slip_id, station_id))
 
     async def _drain(self, queue: asyncio.Queue[Job | None]) -> None:
@@ -179,6 +186,8 @@ class Spooler:
                 await self.deliver(*job)
             except Exception:
                 log.exception("printer: delivering %s failed unexpectedly", job)
+            finally:
+                self._queued.discard(job[:3])
 
     async def deliver(self, restaurant_id: str, field: str, slip_id: str,
                       station_id: str) -> None:
