@@ -32,6 +32,12 @@ class InUse(DomainError):
     status = 409
 
 
+def _id(item_id: str) -> str:
+    if not body.ID.match(item_id):
+        raise InvalidInput("an id is 1 to 64 letters, digits, '_' or '-'", field="id")
+    return item_id
+
+
 def _bump(menu: Menu, **changes: Any) -> Menu:
     return replace(menu, version=menu.version + 1, **changes)
 
@@ -69,7 +75,7 @@ def put_station(menu: Menu, station_id: str, data: dict[str, Any]) -> tuple[Menu
     if is_expo and any(d.station_id == station_id for d in menu.dishes):
         raise InUse("dishes are cooked at this station; it cannot become the pass",
                     station=station_id)
-    station = Station(station_id, warn_after_s=warn, late_after_s=late, printer=printer,
+    station = Station(_id(station_id), warn_after_s=warn, late_after_s=late, printer=printer,
                       is_expo=is_expo, **_names(data))
     return _bump(menu, stations=_put(menu.stations, station)), station
 
@@ -87,7 +93,7 @@ def delete_station(menu: Menu, station_id: str) -> Menu:
 
 def put_category(menu: Menu, category_id: str, data: dict[str, Any]) -> tuple[Menu, Category]:
     sort = body.integer(data, "sort", lo=0, hi=MAX_SORT, default=0)
-    category = Category(category_id, sort=sort, **_names(data))
+    category = Category(_id(category_id), sort=sort, **_names(data))
     return _bump(menu, categories=_put(menu.categories, category)), category
 
 
@@ -127,7 +133,7 @@ def _dish_fields(menu: Menu, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def put_dish(menu: Menu, dish_id: str, data: dict[str, Any]) -> tuple[Menu, Dish]:
-    dish = Dish(id=dish_id, **_dish_fields(menu, data))
+    dish = Dish(id=_id(dish_id), **_dish_fields(menu, data))
     return _bump(menu, dishes=_put(menu.dishes, dish)), dish
 
 
@@ -177,7 +183,7 @@ def put_set_meal(menu: Menu, set_id: str, data: dict[str, Any]) -> tuple[Menu, S
         if menu.dish(pair[0]) is None:
             raise InvalidInput(f"no dish {pair[0]!r}", field=f"items[{n}]")
         items.append((pair[0], pair[1]))
-    meal = SetMeal(set_id, price_fen=body.integer(data, "price_fen", lo=0, hi=MAX_PRICE),
+    meal = SetMeal(_id(set_id), price_fen=body.integer(data, "price_fen", lo=0, hi=MAX_PRICE),
                    items=tuple(items),
                    photo=body.text(data, "photo", max_len=MAX_PHOTO, default=""),
                    active=body.boolean(data, "active", default=True), **_names(data))
@@ -196,7 +202,7 @@ def put_offer(menu: Menu, offer_id: str, data: dict[str, Any]) -> tuple[Menu, Of
     ends = body.integer(data, "ends_at", lo=0, hi=MAX_MS)
     if ends <= starts:
         raise InvalidInput("ends_at must be after starts_at", field="ends_at")
-    offer = Offer(offer_id, dish_id, body.integer(data, "price_fen", lo=0, hi=MAX_PRICE),
+    offer = Offer(_id(offer_id), dish_id, body.integer(data, "price_fen", lo=0, hi=MAX_PRICE),
                   starts, ends,
                   label_zh=body.text(data, "label_zh", max_len=MAX_NAME, default="限时特价"),
                   label_en=body.text(data, "label_en", max_len=MAX_NAME,

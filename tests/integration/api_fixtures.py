@@ -36,7 +36,7 @@ class Api:
                  redis: aioredis.Redis) -> None:
         self.client = client
         self.settings = settings
-        self.redis = redis
+        self.redis: Any = redis  # bytes in, bytes out (redis-py types every reply loosely)
         self.merchant = self.token("merchant")
         self.expo = self.token("expo")
 
