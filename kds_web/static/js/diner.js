@@ -111,7 +111,7 @@ function main(s) {
     }, label);
     fill(tabs,
       tabBtn("menu", [icon("book"), " ", `${t("diner.menu")}`]),
-      tabBtn("orders", [icon("pot"), " ", `${t("diner.orders")}${ordered ? `] (${ordered})` : ""}`),
+      tabBtn("orders", [icon("pot"), " ", t("diner.orders"), ordered ? ` (${ordered})` : ""]),
       tabBtn("bill", [icon("receipt"), " ", `${t("diner.bill")}`]));
   }
 
@@ -286,9 +286,9 @@ function main(s) {
 
   function progress(line) {
     const at = STEPS.indexOf(line.status);
-    return h("ol", { class: "steps", "aria-label": t(`status.${line.status}`) }, STEPS.map((st, i) => h("li", {
+    return h("ol", { class: "steps", "aria-label": t(`dstatus.${line.status}`) }, STEPS.map((st, i) => h("li", {
       class: ["step-dot", i < at ? "is-done" : "", i === at ? "is-now" : ""],
-    }, t(`status.${st}`))));
+    }, t(`dstatus.${st}`))));
   }
 
   function lineRow(order, line) {
@@ -300,7 +300,7 @@ function main(s) {
       h("div", { class: "o-top" },
         h("span", { class: "o-qty" }, `${line.qty}×`),
         h("span", { class: "o-name" }, name(line)),
-        h("span", { class: ["o-status", `st-${line.status}`], dataset: { status: line.status } }, t(`status.${line.status}`))),
+        h("span", { class: ["o-status", `st-${line.status}`], dataset: { status: line.status } }, t(`dstatus.${line.status}`))),
       line.note ? h("div", { class: "o-note" }, `✎ ${line.note}`) : null,
       !dead && line.status !== "held" ? progress(line) : null,
       h("div", { class: "o-foot" },

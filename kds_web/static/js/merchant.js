@@ -75,7 +75,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
       h("div", { class: "board-summary" },
         ["free", "open", "ordering", "waiting", "paying"].map((st) => h("span", { class: ["legend", `tile-${st}`] }, `${t(`merchant.table.${st}`)} ${counts[st] || 0}`)),
         h("span", { class: "board-total" }, `${t("merchant.guests")} ${tt.guests || 0} · ${money(tt.open_total_fen || 0)}`)),
-      h("div", { class: "tiles" }, board.tables.map(tile)),
+      h("div", { class: "tiles" }, [...board.tables].sort((a, b) => a.no.localeCompare(b.no, "en", { numeric: true })).map(tile)),
       board.screens && board.screens.length ? h("p", { class: "muted screens" }, `${t("merchant.presence")}: `,
         board.screens.map((p) => h("span", { class: "chip" }, p.station || p.role || p.screen))) : null);
   }
@@ -125,17 +125,17 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
           const qty = h("input", { type: "number", min: "0", step: "1", value: left === undefined ? "" : String(left), placeholder: t("merchant.unlimited"), class: "num-in", "aria-label": t("merchant.stock") });
           const active = h("input", { type: "checkbox", checked: d.active !== false, "aria-label": t("merchant.active") });
           return h("tr", { class: soldOut ? "is-sold-out" : "", dataset: { dishId: d.id } },
-            h("td", { class: "m-dish" }, h("img", { src: d.photo || `/media/dish/${encodeURIComponent(d.id)}.svg`, alt: "", width: "48", height: "36" }), h("span", {}, name(d))),
-            h("td", {}, name(cats.get(d.category_id)) || d.category_id),
-            h("td", {}, name(stations.get(d.station_id)) || d.station_id),
-            h("td", {}, price),
-            h("td", {}, qty),
-            h("td", {}, active),
-            h("td", { class: "m-actions" },
+            h("td", { class: "m-dish-cell" }, h("div", { class: "m-dish" }, h("img", { src: d.photo || `/media/dish/${encodeURIComponent(d.id)}.svg`, alt: "", width: "48", height: "36" }), h("span", {}, name(d)))),
+            h("td", { dataset: { label: t("merchant.category") } }, name(cats.get(d.category_id)) || d.category_id),
+            h("td", { dataset: { label: t("merchant.station") } }, name(stations.get(d.station_id)) || d.station_id),
+            h("td", { dataset: { label: t("merchant.price") } }, price),
+            h("td", { dataset: { label: t("merchant.stock") } }, qty),
+            h("td", { dataset: { label: t("merchant.active") } }, active),
+            h("td", { class: "m-actions-cell" }, h("div", { class: "m-actions" },
               h("button", { type: "button", class: "btn btn-small btn-go", onclick: () => saveDish(d, price, qty, active) }, t("common.save")),
               soldOut
                 ? h("button", { type: "button", class: "btn btn-small", onclick: () => setStock(d, null) }, t("merchant.restock"))
-                : h("button", { type: "button", class: "btn btn-small btn-warn", onclick: () => markSoldOut(d) }, t("merchant.sold_out"))));
+                : h("button", { type: "button", class: "btn btn-small btn-warn", onclick: () => markSoldOut(d) }, t("merchant.sold_out")))));
         }))));
   }
 
@@ -201,6 +201,8 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     if (!stats) return h("div", {}, head, h("p", { class: "muted" }, t("common.loading")));
     const sm = stats.summary;
     const yuan = (fen) => money(fen);
+    const W = window.innerWidth >= 1000 ? Math.floor((content.clientWidth - 90) / 2) : Math.min(640, content.clientWidth - 40);
+    const width = Math.max(300, W);
     const mins = (sec) => (sec / 60).toFixed(1);
     const revenue = period === "today"
       ? Array.from({ length: 24 }, (_, hr) => {
@@ -220,10 +222,10 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
         kpi(t("merchant.kpi.orders"), String(sm.orders || 0)),
         kpi(t("merchant.kpi.covers"), String(sm.covers || 0)),
         kpi(t("merchant.kpi.avg"), yuan(sm.avg_order_fen || 0))),
-      panel(t("merchant.revenue"), bars(revenue, { format: (v) => money(v), emptyText: t("merchant.no_data") }), "chart-revenue"),
-      panel(t("merchant.ranking"), hbars(stats.ranking.map((r) => ({ label: name(r), value: r.qty, note: money(r.revenue_fen) })), { emptyText: t("merchant.no_data") }), "chart-ranking"),
-      panel(t("merchant.hours"), bars(byHour, { emptyText: t("merchant.no_data"), color: "var(--chart-2)" }), "chart-hours"),
-      panel(t("merchant.speed"), ranges(stats.stations.map((r) => ({ label: name(r), p50: r.p50_s, p90: r.p90_s })), { format: mins, emptyText: t("merchant.no_data") }), "chart-speed"));
+      panel(t("merchant.revenue"), bars(revenue, { format: (v) => money(v), emptyText: t("merchant.no_data"), width }), "chart-revenue"),
+      panel(t("merchant.ranking"), hbars(stats.ranking.map((r) => ({ label: name(r), value: r.qty, note: money(r.revenue_fen) })), { emptyText: t("merchant.no_data"), width }), "chart-ranking"),
+      panel(t("merchant.hours"), bars(byHour, { emptyText: t("merchant.no_data"), color: "var(--chart-2)", width }), "chart-hours"),
+      panel(t("merchant.speed"), ranges(stats.stations.map((r) => ({ label: name(r), p50: r.p50_s, p90: r.p90_s })), { format: mins, emptyText: t("merchant.no_data"), width }), "chart-speed"));
   }
 
   function kpi(label, value) {

@@ -264,7 +264,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
         const canRecall = lines.some((ln) => ln.status === "ready" || ln.status === "served");
         return h("li", { class: ["recall-row", isOpen ? "is-open" : "is-done"], dataset: { orderId: o.id } },
           h("div", { class: "recall-id" }, h("b", {}, `#${o.no}`), ` ${o.table_no} · ${timeOfDay(o.created_at)}`),
-          h("div", { class: "recall-lines" }, lines.map((ln) => h("span", { class: ["recall-line", `line-${ln.status}`] }, `${ln.qty}× ${name(ln)} (${t(`status.${ln.status}`)})`))),
+          h("div", { class: "recall-lines" }, lines.map((ln) => h("span", { class: ["recall-line", `rl-${ln.status}`] }, `${ln.qty}× ${name(ln)} (${t(`status.${ln.status}`)})`))),
           h("div", { class: "recall-actions" },
             h("span", { class: "chip" }, isOpen ? t("station.open") : t("station.done")),
             canRecall ? h("button", { type: "button", class: "btn btn-small btn-warn", dataset: { action: "recall" }, onclick: () => recall(o) }, `↺ ${t("station.recall")}`) : null,

@@ -1,7 +1,7 @@
 // Charts drawn as inline SVG (no library): vertical bars, horizontal bars, p50/p90 ranges.
 import { h, s } from "./dom.js";
 
-const W = 640;
+const DEFAULT_W = 640;
 
 function empty(text) {
   return h("p", { class: "chart-empty muted" }, text);
@@ -15,7 +15,7 @@ function niceMax(v) {
 }
 
 /** Vertical bars: rows [{label, value, title}] → an <svg>. */
-export function bars(rows, { height = 240, format = String, emptyText = "", color = "var(--chart-1)" } = {}) {
+export function bars(rows, { height = 240, format = String, emptyText = "", color = "var(--chart-1)", width: W = DEFAULT_W } = {}) {
   if (!rows.length || rows.every((r) => !r.value)) return empty(emptyText);
   const top = 18;
   const bottom = 30;
@@ -29,7 +29,7 @@ export function bars(rows, { height = 240, format = String, emptyText = "", colo
     return [s("line", { x1: left, x2: W - 4, y1: y, y2: y, class: "grid" }),
       s("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "axis", text: format(max * f) })];
   });
-  const every = Math.ceil(rows.length / 12);
+  const every = Math.ceil(rows.length / Math.max(4, Math.floor(W / 52)));
   const items = rows.map((r, i) => {
     const x = left + i * step + (step - bw) / 2;
     const bh = (plotH * r.value) / max;
@@ -42,13 +42,13 @@ export function bars(rows, { height = 240, format = String, emptyText = "", colo
 }
 
 /** Horizontal bars for rankings: rows [{label, value, note}]. */
-export function hbars(rows, { format = String, emptyText = "", color = "var(--chart-2)" } = {}) {
+export function hbars(rows, { format = String, emptyText = "", color = "var(--chart-2)", width: W = DEFAULT_W } = {}) {
   if (!rows.length) return empty(emptyText);
   const rowH = 30;
-  const left = 150;
+  const left = Math.min(150, W * 0.3);
   const height = rows.length * rowH + 8;
   const max = Math.max(...rows.map((r) => r.value), 1);
-  const span = W - left - 90;
+  const span = W - left - 100;
   return s("svg", { viewBox: `0 0 ${W} ${height}`, class: "chart", role: "img" },
     rows.map((r, i) => {
       const y = 4 + i * rowH;
@@ -61,13 +61,13 @@ export function hbars(rows, { format = String, emptyText = "", color = "var(--ch
 }
 
 /** p50 / p90 per row (seconds): a thick bar to p50 and a thin one on to p90. */
-export function ranges(rows, { format = String, emptyText = "", legend = ["p50", "p90"] } = {}) {
+export function ranges(rows, { format = String, emptyText = "", legend = ["p50", "p90"], width: W = DEFAULT_W } = {}) {
   if (!rows.length) return empty(emptyText);
   const rowH = 36;
-  const left = 150;
+  const left = Math.min(150, W * 0.28);
   const height = rows.length * rowH + 30;
   const max = niceMax(Math.max(...rows.map((r) => r.p90 || r.p50 || 0), 1));
-  const span = W - left - 110;
+  const span = W - left - 120;
   const x = (v) => left + (span * v) / max;
   return s("svg", { viewBox: `0 0 ${W} ${height}`, class: "chart", role: "img" },
     rows.map((r, i) => {

@@ -42,6 +42,15 @@ export const STRINGS = {
   "status.returned": S("已退菜", "Returned"),
   "status.voided": S("已作废", "Voided"),
 
+  // dish statuses as a diner reads them
+  "dstatus.held": S("稍后上", "Later"),
+  "dstatus.queued": S("排队中", "In queue"),
+  "dstatus.cooking": S("制作中", "Cooking"),
+  "dstatus.ready": S("已做好", "Ready"),
+  "dstatus.served": S("已上桌", "Served"),
+  "dstatus.returned": S("已退菜", "Returned"),
+  "dstatus.voided": S("已取消", "Cancelled"),
+
   // flags
   "flag.rush": S("加急", "RUSH"),
   "flag.urged": S("催 ×{n}", "URGED ×{n}"),

@@ -1,0 +1,236 @@
+"""The screens in a real Chromium against the real api, hub and workers processes."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import PHONE, TABLET, Screens, api_call, token_of
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+LIVE = '.conn[data-conn="live"]'
+XSS = "<img src=x onerror=alert(1)>少辣"
+
+
+def wait_live(*pages: Page) -> None:
+    for page in pages:
+        page.wait_for_selector(LIVE, timeout=15_000)
+
+
+def add_to_cart(page: Page, dish_id: str, expected_count: int) -> None:
+    page.click(f'[data-dish-id="{dish_id}"] [data-add]')
+    page.wait_for_function(
+        "n => (document.querySelector('.cart-count') || {}).textContent === String(n)",
+        arg=expected_count, timeout=5_000)
+
+
+def merchant_token(stack: Stack) -> str:
+    return token_of(stack.url("merchant"))
+
+
+def open_table(stack: Stack, table: str, guests: int = 2) -> None:
+    api_call(stack, "POST", f"/api/r/demo/tables/{table}/open", merchant_token(stack),
+             {"guests": guests})
+
+
+def order_as_waiter(stack: Stack, table: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A merchant token may order for any seated table (a waiter taking an order)."""
+    answer: dict[str, Any] = api_call(stack, "POST", f"/api/r/demo/tables/{table}/orders",
+                                      merchant_token(stack), {"items": items})
+    return answer
+
+
+def pos_key(pos: str | None) -> tuple[int, int]:
+    ms, _, seq = (pos or "0-0").partition("-")
+    return int(ms), int(seq)
+
+
+def ticket_ids(page: Page) -> list[str]:
+    return page.eval_on_selector_all(".tickets .ticket", "els => els.map(e => e.dataset.orderId)")
+
+
+def test_diner_order_reaches_the_right_stations_and_a_bump_shows_ready_on_the_phone(
+        stack: Stack, screens: Screens) -> None:
+    """An order placed on a phone appears within a second on the stations that cook its dishes
+    (and only there); bumping it on a station turns the dish ready on the phone; a note that
+    looks like HTML stays text."""
+    diner = screens.open(stack.url("diner table A1"), PHONE, "diner")
+    wok = screens.open(stack.url("station wok"), TABLET, "wok")
+    cold = screens.open(stack.url("station cold"), TABLET, "cold")
+    steam = screens.open(stack.url("station steam"), TABLET, "steam")
+    alerts: list[str] = []
+    for page in (diner, wok, cold, steam):
+        page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+    wait_live(diner, wok, cold, steam)
+
+    add_to_cart(diner, "d18", 1)  # 宫保鸡丁: wok
+    add_to_cart(diner, "d01", 2)  # 南通醉虾: cold
+    diner.click('[data-dish-id="d20"] .note-btn')  # 干煸四季豆 with a note: wok
+    diner.fill(".modal input", XSS)
+    diner.click(".modal .btn-primary")
+    diner.wait_for_function("() => document.querySelector('.cart-count').textContent === '3'")
+
+    before_wok, before_cold = set(ticket_ids(wok)), set(ticket_ids(cold))
+    started = time.monotonic()
+    diner.click('[data-action="order"]')
+    wok.wait_for_function("n => document.querySelectorAll('.tickets .ticket').length > n",
+                          arg=len(before_wok), timeout=5_000)
+    cold.wait_for_function("n => document.querySelectorAll('.tickets .ticket').length > n",
+                           arg=len(before_cold), timeout=5_000)
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0, f"the ticket took {elapsed:.2f} s to reach the stations"
+
+    (order_id,) = set(ticket_ids(wok)) - before_wok
+    assert set(ticket_ids(cold)) - before_cold == {order_id}
+    wok_card = wok.locator(f'.ticket[data-order-id="{order_id}"]')
+    assert "宫保鸡丁" in wok_card.inner_text() and "南通醉虾" not in wok_card.inner_text()
+    cold_card = cold.locator(f'.ticket[data-order-id="{order_id}"]')
+    assert "南通醉虾" in cold_card.inner_text() and "宫保鸡丁" not in cold_card.inner_text()
+    assert order_id not in ticket_ids(steam)
+
+    note = wok_card.locator(".line-note")
+    assert XSS in note.inner_text()
+    assert wok.locator('img[src="x"]').count() == 0
+    assert diner.locator('img[src="x"]').count() == 0
+
+    wok_lines = wok_card.locator(".line").evaluate_all("els => els.map(e => e.dataset.lineId)")
+    wok_card.locator('[data-action="bump"]').click()
+    diner.click('[data-tab="orders"]')
+    for line_id in wok_lines:
+        diner.wait_for_selector(
+            f'.o-line[data-order-id="{order_id}"][data-line-id="{line_id}"][data-status="ready"]',
+            timeout=5_000)
+    cold_line = cold_card.locator(".line").first.get_attribute("data-line-id")
+    assert diner.locator(f'.o-line[data-order-id="{order_id}"][data-line-id="{cold_line}"]'
+                         ).get_attribute("data-status") == "queued"
+    wok.wait_for_selector(f'.ticket[data-order-id="{order_id}"]', state="detached")
+    assert not alerts
+
+
+def test_station_offline_catches_up_with_no_missing_and_no_duplicated_ticket(
+        stack: Stack, screens: Screens) -> None:
+    """A station taken offline while orders keep coming says so, queues its taps, and on
+    reconnect shows every open ticket exactly once and sends the queued tap."""
+    wok = screens.open(stack.url("station wok"), TABLET, "wok")
+    wait_live(wok)
+    for table in ("A2", "A3", "A4"):
+        open_table(stack, table)
+    first = order_as_waiter(stack, "A2", [{"dish_id": "d15", "qty": 1}])
+    first_id = first["order"]["id"]
+    wok.wait_for_selector(f'.ticket[data-order-id="{first_id}"]')
+
+    wok.context.set_offline(True)
+    wok.wait_for_selector('.conn[data-conn="offline"]', timeout=5_000)
+    line = wok.locator(f'.ticket[data-order-id="{first_id}"] .line').first
+    line_id = line.get_attribute("data-line-id")
+    line.click()  # start cooking, while offline: queued with its idempotency key
+    wok.wait_for_selector('.conn[data-queued="1"]')
+
+    answers = [order_as_waiter(stack, table, [{"dish_id": dish, "qty": 2}])
+               for table, dish in (("A3", "d17"), ("A4", "d12"), ("A3", "d32"))]
+    placed = [a["order"]["id"] for a in answers]
+    time.sleep(1.0)  # events flow while the screen hears nothing
+    assert not set(placed) & set(ticket_ids(wok))
+    assert wok.locator('.conn[data-conn="offline"]').count() == 1
+
+    wok.context.set_offline(False)
+    wok.wait_for_selector(LIVE, timeout=15_000)
+    for order_id in placed:
+        wok.wait_for_selector(f'.ticket[data-order-id="{order_id}"]', timeout=5_000)
+    wok.wait_for_selector('.conn[data-queued="0"]', timeout=10_000)
+    wok.wait_for_selector(f'.ticket[data-order-id="{first_id}"] .line[data-line-id="{line_id}"]'
+                          '[data-status="cooking"]', timeout=5_000)
+
+    shown = Counter(ticket_ids(wok))
+    assert all(n == 1 for n in shown.values()), f"duplicated tickets: {shown}"
+    snapshot = api_call(stack, "GET", "/api/r/demo/stations/wok/tickets",
+                        token_of(stack.url("station wok")))
+    assert set(shown) == {t["order_id"] for t in snapshot["tickets"]}
+    assert pos_key(wok.get_attribute(".conn", "data-pos")) >= pos_key(answers[-1]["pos"])
+
+
+def test_a_diner_at_a_table_not_yet_open_is_asked_to_see_the_staff(
+        stack: Stack, screens: Screens, screenshot_dir: Path) -> None:
+    """The QR code of a free table opens a friendly page instead of the menu."""
+    qr = api_call(stack, "GET", "/api/r/demo/tables/B9/qr", merchant_token(stack))
+    page = screens.open(qr["url"], PHONE, "diner-closed")
+    page.wait_for_selector(".full-message")
+    assert "请服务员开台" in page.inner_text(".full-message")
+    page.screenshot(path=str(screenshot_dir / "diner-closed-phone.png"))
+
+
+def _busy_kitchen(stack: Stack) -> None:
+    """Tickets with every flag a station shows: rush, urge, add-on, return asked, held course,
+    a returned dish, a long note and allergens."""
+    merchant = merchant_token(stack)
+    for table in ("B1", "B2"):
+        open_table(stack, table, 4)
+    a = order_as_waiter(stack, "B1", [
+        {"dish_id": "d16", "qty": 1, "note": "少糖，酱汁另放"},
+        {"dish_id": "d18", "qty": 2, "note": "不要花生"},
+        {"dish_id": "d13", "qty": 1},
+        {"dish_id": "d22", "qty": 1, "course": 2}])["order"]
+    api_call(stack, "POST", f"/api/r/demo/orders/{a['id']}/rush", merchant, {"rush": True})
+    api_call(stack, "POST", f"/api/r/demo/orders/{a['id']}/lines/L2/urge", merchant, {})
+    api_call(stack, "POST", f"/api/r/demo/orders/{a['id']}/lines/L1/start", merchant, {})
+    api_call(stack, "POST", f"/api/r/demo/orders/{a['id']}/lines/L1/return", merchant, {})
+    api_call(stack, "POST", f"/api/r/demo/orders/{a['id']}/lines/L3/return", merchant, {})
+    b = order_as_waiter(stack, "B2", [{"dish_id": "d15", "qty": 1},
+                                      {"dish_id": "d35", "qty": 4}])["order"]
+    api_call(stack, "POST", f"/api/r/demo/orders/{b['id']}/lines", merchant,
+             {"items": [{"dish_id": "d21", "qty": 1}, {"dish_id": "d32", "qty": 2}]})
+    api_call(stack, "POST", "/api/r/demo/tables/B2/waiter", merchant, {"reason": ""})
+    api_call(stack, "POST", "/api/r/demo/tables/B1/bill", merchant, {})
+
+
+def test_screenshots_of_every_screen_at_tablet_and_phone_sizes(
+        stack: Stack, screens: Screens, screenshot_dir: Path) -> None:
+    """Every screen renders live at 1280×800 and 390×844; the pictures land in
+    artifacts/screenshots/ for a person to look at."""
+    _busy_kitchen(stack)
+    merchant = stack.url("merchant")
+    pages = {
+        "station-wok": stack.url("station wok"),
+        "station-bar": stack.url("station bar"),
+        "expo": stack.url("expo"),
+        "diner-menu": stack.url("diner table A1"),
+        "merchant-tables": merchant.replace("/merchant#", "/merchant?tab=tables#"),
+        "merchant-menu": merchant.replace("/merchant#", "/merchant?tab=menu#"),
+        "merchant-stats": merchant.replace("/merchant#", "/merchant?tab=stats#"),
+        "merchant-qr": merchant.replace("/merchant#", "/merchant?tab=qr#"),
+    }
+    for size_name, size in (("tablet", TABLET), ("phone", PHONE)):
+        for name, url in pages.items():
+            page = screens.open(url, size, f"{name}-{size_name}")
+            wait_live(page)
+            if name == "merchant-qr":
+                page.wait_for_selector("img.qr-page")
+            if name == "merchant-stats":
+                page.wait_for_selector(".kpi")
+            page.wait_for_timeout(400)
+            page.screenshot(path=str(screenshot_dir / f"{name}-{size_name}.png"))
+            if name == "diner-menu":
+                page.click('[data-tab="orders"]')
+                page.wait_for_selector(".o-line")
+                page.screenshot(path=str(screenshot_dir / f"diner-orders-{size_name}.png"))
+                page.click('[data-tab="bill"]')
+                page.wait_for_selector(".bill-total")
+                page.screenshot(path=str(screenshot_dir / f"diner-bill-{size_name}.png"))
+                page.click('[data-tab="menu"]')
+                page.click('[data-dish-id="d03"] [data-add]')
+                page.click('[data-action="cart"]')
+                page.wait_for_selector(".cart-item")
+                page.screenshot(path=str(screenshot_dir / f"diner-cart-{size_name}.png"))
+            if name == "station-wok":
+                page.click('[data-action="recall-open"]')
+                page.wait_for_selector(".recall-row")
+                page.screenshot(path=str(screenshot_dir / f"station-recall-{size_name}.png"))
+    written = sorted(p.name for p in screenshot_dir.glob("*.png"))
+    assert len(written) >= 2 * (len(pages) + 4), written
