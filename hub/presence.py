@@ -106,7 +106,8 @@ class Presence:
         next_full = 0.0
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), REFRESH_S)
+                async with asyncio.timeout(REFRESH_S):
+                    await self._wake.wait()
                 await asyncio.sleep(0.2)  # let a burst of connects settle into one write
             except TimeoutError:
                 pass
