@@ -62,13 +62,14 @@ def test_diner_order_reaches_the_right_stations_and_a_bump_shows_ready_on_the_ph
     (and only there); bumping it on a station turns the dish ready on the phone; a note that
     looks like HTML stays text."""
     diner = screens.open(stack.url("diner table A1"), PHONE, "diner")
+    friend = screens.open(stack.url("diner table A1"), PHONE, "friend")
     wok = screens.open(stack.url("station wok"), TABLET, "wok")
     cold = screens.open(stack.url("station cold"), TABLET, "cold")
     steam = screens.open(stack.url("station steam"), TABLET, "steam")
     alerts: list[str] = []
-    for page in (diner, wok, cold, steam):
+    for page in (diner, friend, wok, cold, steam):
         page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
-    wait_live(diner, wok, cold, steam)
+    wait_live(diner, friend, wok, cold, steam)
 
     add_to_cart(diner, "d18", 1)  # 宫保鸡丁: wok
     add_to_cart(diner, "d01", 2)  # 南通醉虾: cold
@@ -76,6 +77,9 @@ def test_diner_order_reaches_the_right_stations_and_a_bump_shows_ready_on_the_ph
     diner.fill(".modal input", XSS)
     diner.click(".modal .btn-primary")
     diner.wait_for_function("() => document.querySelector('.cart-count').textContent === '3'")
+    # the cart is the table's: the other phone at the table sees it
+    friend.wait_for_function("() => (document.querySelector('.cart-count') || {}).textContent"
+                             " === '3'", timeout=5_000)
 
     before_wok, before_cold = set(ticket_ids(wok)), set(ticket_ids(cold))
     started = time.monotonic()
@@ -111,6 +115,11 @@ def test_diner_order_reaches_the_right_stations_and_a_bump_shows_ready_on_the_ph
     assert diner.locator(f'.o-line[data-order-id="{order_id}"][data-line-id="{cold_line}"]'
                          ).get_attribute("data-status") == "queued"
     wok.wait_for_selector(f'.ticket[data-order-id="{order_id}"]', state="detached")
+
+    # 催菜 from the phone reaches the station that cooks the dish
+    diner.click(f'.o-line[data-order-id="{order_id}"][data-line-id="{cold_line}"]'
+                ' [data-action="urge"]')
+    cold_card.locator(".flag-urged").first.wait_for(timeout=5_000)
     assert not alerts
 
 
@@ -166,6 +175,24 @@ def test_a_diner_at_a_table_not_yet_open_is_asked_to_see_the_staff(
     page.screenshot(path=str(screenshot_dir / "diner-closed-phone.png"))
 
 
+def test_merchant_opens_a_table_on_the_board_and_its_qr_code_starts_working(
+        stack: Stack, screens: Screens) -> None:
+    """开台 from the board: the tile changes live, and the table's QR code opens the menu."""
+    board = screens.open(stack.url("merchant").replace("/merchant#", "/merchant?tab=tables#"),
+                         TABLET, "merchant")
+    wait_live(board)
+    tile = board.locator('.tile[data-table="B8"]')
+    assert tile.get_attribute("data-state") == "free"
+    tile.click()
+    board.fill(".modal input", "3")
+    board.click(".modal .btn-primary")
+    board.wait_for_selector('.tile[data-table="B8"][data-state="open"]', timeout=5_000)
+    qr = api_call(stack, "GET", "/api/r/demo/tables/B8/qr", merchant_token(stack))
+    diner = screens.open(qr["url"], PHONE, "diner-B8")
+    wait_live(diner)
+    assert diner.locator('.d-table[data-table="B8"]').count() == 1
+
+
 def _busy_kitchen(stack: Stack) -> None:
     """Tickets with every flag a station shows: rush, urge, add-on, return asked, held course,
     a returned dish, a long note and allergens."""
@@ -198,7 +225,7 @@ def test_screenshots_of_every_screen_at_tablet_and_phone_sizes(
     merchant = stack.url("merchant")
     pages = {
         "station-wok": stack.url("station wok"),
-        "station-bar": stack.url("station bar"),
+        "station-steam": stack.url("station steam"),
         "expo": stack.url("expo"),
         "diner-menu": stack.url("diner table A1"),
         "merchant-tables": merchant.replace("/merchant#", "/merchant?tab=tables#"),
