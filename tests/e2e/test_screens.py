@@ -261,3 +261,17 @@ def test_screenshots_of_every_screen_at_tablet_and_phone_sizes(
                 page.screenshot(path=str(screenshot_dir / f"station-recall-{size_name}.png"))
     written = sorted(p.name for p in screenshot_dir.glob("*.png"))
     assert len(written) >= 2 * (len(pages) + 4), written
+
+
+def test_the_english_switch_is_remembered_on_the_device(stack: Stack, screens: Screens) -> None:
+    """Chinese first; the English button switches the screen and survives a reload."""
+    expo = screens.open(stack.url("expo"), TABLET, "expo")
+    wait_live(expo)
+    assert expo.inner_text(".bar-title") == "传菜口"
+    assert expo.get_attribute("html", "lang") == "zh-CN"
+    expo.click(".lang-switch")
+    assert expo.inner_text(".bar-title") == "Expo"
+    expo.reload()
+    wait_live(expo)
+    assert expo.inner_text(".bar-title") == "Expo"
+    assert "Live" in expo.inner_text(".conn")

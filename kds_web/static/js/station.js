@@ -202,8 +202,8 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
       h("h2", {}, `Σ ${t("station.all_day")}`),
       rows.length ? h("ul", { class: "alldays-list" }, rows.map((r) => h("li", { dataset: { dishId: r.line.dish_id } },
         h("span", { class: "ad-name" }, name(r.line)),
-        h("span", { class: "ad-qty" }, String(r.qty)),
-        r.held ? h("span", { class: "ad-held", title: t("status.held") }, `+${r.held}`) : null))) : h("p", { class: "muted" }, t("common.none")));
+        r.qty ? h("span", { class: "ad-qty" }, String(r.qty)) : null,
+        r.held ? h("span", { class: "ad-held" }, `${t("status.held")} ${r.held}`) : null))) : h("p", { class: "muted" }, t("common.none")));
   }
 
   function render() {
