@@ -98,6 +98,13 @@ class Client:
             if frame["op"] == op:
                 return frame
 
+    async def reply(self, wait: float = 5.0) -> dict[str, Any]:
+        """The next answer to a request (ack, error, reload, pong), skipping pushed frames."""
+        while True:
+            frame = await self.recv(wait)
+            if frame["op"] not in ("event", "presence"):
+                return frame
+
     async def events(self, n: int, wait: float = 5.0) -> list[dict[str, Any]]:
         out = []
         while len(out) < n:
