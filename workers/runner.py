@@ -130,7 +130,8 @@ class Runner:
 
     async def run(self) -> None:
         group = self.options.group
-        log.info("runner %s/%s starting", group, self.options.consumer)
+        log.info("runner %s/%s starting on %s streams", group, self.options.consumer,
+                 self.options.stream_of("R").rpartition(":")[2])
         delay = 0.1
         recovered = False
         while not self.stopping:
@@ -372,7 +373,8 @@ class Runner:
 
     async def dead_letter(self, entry: Entry, error: str) -> None:
         """Copy the entry to ``k:dead`` with why and where it failed, then acknowledge it."""
-        fields: dict[FieldT, EncodableT] = {
+        fields: dict[FieldT, EncodableT] = {k: v for k, v in entry.fields.items()}
+        fields.update({  # where and why it failed (over any field of the same name)
             b"stream": entry.stream.encode(),
             b"id": entry.id.encode(),
             b"group": self.options.group.encode(),
@@ -380,9 +382,7 @@ class Runner:
             b"deliveries": str(entry.deliveries).encode(),
             b"error": error[:2000].encode(),
             b"at": str(int(time.time() * 1000)).encode(),
-        }
-        for key, value in entry.fields.items():
-            fields[key] = value
+        })
         await self.redis.xadd(keys.DEAD_LETTER, fields,
                               maxlen=self.options.dead_maxlen, approximate=True)
         await self._ack(entry.stream, [entry.id], "dead")
