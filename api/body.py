@@ -39,6 +39,8 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         data = json.loads(bytes(raw))
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJson(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedJson("the body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise MalformedJson("the body must be a JSON object")
     return data

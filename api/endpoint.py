@@ -24,12 +24,13 @@ from starlette.routing import Route
 from api import auth, body, idempotency
 from api.context import Call, Reply, Services
 from api.errors import JSONAnswer, error_body, refusal
-from kitchen.errors import KitchenError
+from kitchen.errors import InvalidInput, KitchenError, NotFound
 
 log = logging.getLogger("api")
 
 Handler = Callable[[Call], Awaitable[Any]]
 _PARAM = re.compile(r"{([a-z_]+)}")
+MAX_PATH_PARAM = 128
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,16 @@ class Endpoint:
         return Route(self.path, endpoint, methods=[self.method], name=self.name)
 
 
+def check_path(params: dict[str, Any]) -> None:
+    """A path parameter no id can be (control characters, overlong) names nothing: 404."""
+    for name, value in params.items():
+        text = str(value)
+        if len(text) > MAX_PATH_PARAM or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+            raise NotFound(f"no {name} like that", param=name)
+
+
 async def prepare(ep: Endpoint, request: Request, svc: Services) -> Call:
+    check_path(request.path_params)
     call = Call(request, svc, now=int(time.time() * 1000))
     if ep.roles:
         call.claims, call.table = await auth.authenticate(request, svc, ep.roles)
@@ -113,6 +123,8 @@ async def serve(ep: Endpoint, request: Request) -> Response:
         if exc.status >= 500:
             log.error("%s %s: %s", request.method, request.url.path, exc.reason)
         return refusal(exc)
+    except asyncpg.DataError as exc:  # a value PostgreSQL cannot store: the input's fault
+        return refusal(InvalidInput(f"a value cannot be stored: {exc}"))
     except (RedisError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
             OSError) as exc:
         log.error("%s %s: store unreachable: %r", request.method, request.url.path, exc)

@@ -212,6 +212,8 @@ SCHEMAS: dict[str, S] = {
         "flags": arr({"type": "string", "enum": ["dish_late", "waiter_called", "not_ordered",
                                                  "bill_waiting"]}),
         "waiting_too_long": BOOL, "waiter_called_at": MS, "bill_requested_at": MS,
-        "merged_from": arr(STR), "phones": INT})),
-        "totals": ANY_OBJ, "sold_out": arr(STR), "screens": arr(ANY_OBJ)}),
+        "merged_from": arr(STR)})),
+        "totals": ANY_OBJ, "sold_out": arr(STR),
+        "screens": arr(obj({"screen": STR, "role": STR, "station": STR, "hub": STR,
+                            "seen": MS}))}),
 }

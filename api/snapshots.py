@@ -23,7 +23,7 @@ KITCHEN = (S.HELD, S.QUEUED, S.COOKING)
 WAITER_CALL_MS = 10 * 60_000  # a waiter call shows this long
 IDLE_SEATED_MS = 15 * 60_000  # seated without an order this long: someone should go
 PAYING_MS = 10 * 60_000  # asked for the bill this long ago and not cleared
-PRESENCE_FRESH_MS = 90_000
+PRESENCE_FRESH_MS = 20_000  # as the hub: older entries belong to a hub that died
 DEFAULT_STATION = Station("", "", "")
 
 
@@ -151,8 +151,7 @@ def _public_table(call: Call, table: TableState) -> dict[str, Any]:
     return view
 
 
-def table_card(table: TableState, orders: Sequence[Order], phones: int, now: int
-               ) -> dict[str, Any]:
+def table_card(table: TableState, orders: Sequence[Order], now: int) -> dict[str, Any]:
     """One table on the board, with why it may need someone (``flags``)."""
     lines = [(o, ln) for o in orders for ln in o.lines]
     late = sum(1 for o, ln in lines if _late(o, ln, now))
@@ -176,7 +175,7 @@ def table_card(table: TableState, orders: Sequence[Order], phones: int, now: int
         "dishes": count, "late": late, "flags": flags, "waiting_too_long": bool(flags),
         "waiter_called_at": table.waiter_called_at,
         "bill_requested_at": table.bill_requested_at,
-        "merged_from": list(table.merged_from), "phones": phones,
+        "merged_from": list(table.merged_from),
     }
 
 
@@ -193,7 +192,7 @@ async def _presence(call: Call) -> list[dict[str, Any]]:
         if not isinstance(info, dict):
             continue
         seen = info.get("seen")
-        if isinstance(seen, int | float) and call.now - seen > PRESENCE_FRESH_MS:
+        if not isinstance(seen, int | float) or call.now - seen > PRESENCE_FRESH_MS:
             continue
         out.append({"screen": screen.decode(errors="replace"), **{
             k: info.get(k) for k in ("role", "station", "table", "hub", "seen")}})
@@ -201,18 +200,15 @@ async def _presence(call: Call) -> list[dict[str, Any]]:
 
 
 async def board(call: Call) -> dict[str, Any]:
-    """The table board: every table with elapsed time, totals, flags and phones online."""
+    """The table board: every table with elapsed time, totals and flags; screens online."""
     epoch, pos = await position(call)
     store = call.svc.store
     tables = await store.tables(call.rid)
     orders = {o.id: o for o in await store.orders(call.rid)}
     presence = await _presence(call)
     stock = await store.stock(call.rid)
-    cards = []
-    for t in tables:
-        phones = sum(1 for p in presence if p.get("table") == t.no and p.get("role") == "diner")
-        cards.append(table_card(t, [orders[i] for i in t.order_ids if i in orders], phones,
-                                call.now))
+    cards = [table_card(t, [orders[i] for i in t.order_ids if i in orders], call.now)
+             for t in tables]
     seated_cards = [c for c in cards if c["status"] != str(TableStatus.FREE)]
     return {
         "epoch": epoch, "pos": pos, "now": call.now, "tables": cards,
@@ -221,5 +217,5 @@ async def board(call: Call) -> dict[str, Any]:
                    "open_total_fen": sum(c["total_fen"] for c in seated_cards),
                    "waiting_too_long": sum(1 for c in cards if c["waiting_too_long"])},
         "sold_out": sorted(d for d, n in stock.items() if n <= 0),
-        "screens": [p for p in presence if p.get("role") != "diner"],
+        "screens": presence,
     }

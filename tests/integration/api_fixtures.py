@@ -2,7 +2,7 @@
 that mint tokens and drive the common steps (seat a table, get a diner token, order).
 
 Import the fixtures into a test module with ``from tests.integration.api_fixtures import *``
-(``api`` is the one fixture; ``Api`` is its helper type).
+(the fixtures ``api`` and ``api_db``; ``Api`` is their helper type).
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest_asyncio
 import redis.asyncio as aioredis
@@ -19,14 +21,16 @@ import redis.asyncio as aioredis
 from api.app import create_app
 from api.limits import Limits
 from kitchen import codec, demo, keys, tokens
+from kitchen.embedded import EmbeddedPostgres
 from kitchen.settings import Settings
 from kitchen.store import Store
+from tests.conftest import TEST_SECRET
 
 R = demo.RESTAURANT
 OTHER = "other"
 _keys = itertools.count(1)
 
-__all__ = ["api"]  # the fixture; import the rest by name
+__all__ = ["api", "api_database_url", "api_db"]  # the fixtures; import the rest by name
 
 
 class Api:
@@ -131,8 +135,33 @@ async def serving(settings: Settings, redis: aioredis.Redis,
             yield Api(c, settings, redis)
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def api_database_url(postgres_server: EmbeddedPostgres, pg_template: str) -> str:
+    """One migrated database shared by the API tests that write nothing to PostgreSQL
+    (a fresh database per test costs more than most of these tests)."""
+    name = "api_shared"
+    conn = await asyncpg.connect(postgres_server.url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    finally:
+        await conn.close()
+    return postgres_server.dsn(name)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def api(settings: Settings, redis: aioredis.Redis) -> AsyncIterator[Api]:
-    """The app on this test's Redis and PostgreSQL; order placement is not rate limited."""
+async def api(api_database_url: str, redis_url: str, redis: aioredis.Redis,
+              tmp_path: Path) -> AsyncIterator[Api]:
+    """The app on the emptied Redis and the shared database; order placement is not rate
+    limited. For tests that write PostgreSQL (tokens, menu, history) use ``api_db``."""
+    settings = Settings(database_url=api_database_url, redis_url=redis_url,
+                        secret_keys=(TEST_SECRET,), data_dir=tmp_path)
+    async with serving(settings, redis) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api_db(settings: Settings, redis: aioredis.Redis) -> AsyncIterator[Api]:
+    """The app on this test's own fresh database (and the emptied Redis)."""
     async with serving(settings, redis) as running:
         yield running

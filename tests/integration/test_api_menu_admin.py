@@ -18,9 +18,9 @@ DISH = {"name_zh": "清炒时蔬", "name_en": "Greens", "category_id": "wok",
         "calories": 80, "target_s": 300}
 
 
-async def _saved(api: Api) -> tuple[Any, dict[str, int]]:
-    assert api.settings.database_url is not None
-    pool = await create_pool(api.settings.database_url, min_size=1, max_size=1)
+async def _saved(api_db: Api) -> tuple[Any, dict[str, int]]:
+    assert api_db.settings.database_url is not None
+    pool = await create_pool(api_db.settings.database_url, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
             return await catalog.load_menu(conn, "demo")
@@ -28,50 +28,50 @@ async def _saved(api: Api) -> tuple[Any, dict[str, int]]:
         await pool.close()
 
 
-async def test_new_dish_is_saved_and_live_with_a_new_version(api: Api) -> None:
+async def test_new_dish_is_saved_and_live_with_a_new_version(api_db: Api) -> None:
     """A new dish is written to PostgreSQL, shown on the menu, and menu.changed carries the
     new version; its stock is set with it."""
-    res = await api.put("/api/r/demo/admin/dishes/d41", api.merchant, {**DISH, "stock": 3})
+    res = await api_db.put("/api/r/demo/admin/dishes/d41", api_db.merchant, {**DISH, "stock": 3})
     assert res.status_code == 200, res.text
     body = res.json()
     assert body["version"] == 2 and body["dish"]["id"] == "d41" and body["stock"] == 3
-    assert "menu.changed" in await api.events()
-    menu = (await api.get("/api/r/demo/menu", api.merchant)).json()
+    assert "menu.changed" in await api_db.events()
+    menu = (await api_db.get("/api/r/demo/menu", api_db.merchant)).json()
     assert menu["version"] == 2
     dish = next(d for d in menu["dishes"] if d["id"] == "d41")
     assert dish["remaining"] == 3 and dish["price_now_fen"] == 2600
-    saved, stock = await _saved(api)
+    saved, stock = await _saved(api_db)
     assert saved.version == 2 and saved.dish("d41") is not None and stock["d41"] == 3
-    diner = await api.diner("A1")
-    order = await api.order(diner, "A1", [{"dish_id": "d41", "qty": 3}])
+    diner = await api_db.diner("A1")
+    order = await api_db.order(diner, "A1", [{"dish_id": "d41", "qty": 3}])
     assert order["lines"][0]["name_zh"] == "清炒时蔬"
 
 
-async def test_price_change_applies_to_the_next_order(api: Api) -> None:
+async def test_price_change_applies_to_the_next_order(api_db: Api) -> None:
     """PATCH of a price changes what the next order costs; earlier orders keep theirs."""
-    diner = await api.diner("A1")
-    before = await api.order(diner, "A1", [{"dish_id": "d40"}])
-    res = await api.call("PATCH", "/api/r/demo/admin/dishes/d40", api.merchant,
+    diner = await api_db.diner("A1")
+    before = await api_db.order(diner, "A1", [{"dish_id": "d40"}])
+    res = await api_db.call("PATCH", "/api/r/demo/admin/dishes/d40", api_db.merchant,
                          {"price_fen": 600})
     assert res.status_code == 200 and res.json()["dish"]["price_fen"] == 600
-    after = await api.order(diner, "A1", [{"dish_id": "d40"}])
+    after = await api_db.order(diner, "A1", [{"dish_id": "d40"}])
     assert before["lines"][0]["unit_price_fen"] == 500
     assert after["lines"][0]["unit_price_fen"] == 600
 
 
-async def test_inactive_dish_leaves_the_menu_and_cannot_be_ordered(api: Api) -> None:
+async def test_inactive_dish_leaves_the_menu_and_cannot_be_ordered(api_db: Api) -> None:
     """A dish made inactive disappears from the diner menu and is 404 when ordered."""
-    await api.call("PATCH", "/api/r/demo/admin/dishes/d40", api.merchant, {"active": False})
-    diner = await api.diner("A1")
-    menu = (await api.get("/api/r/demo/menu", diner)).json()
+    await api_db.call("PATCH", "/api/r/demo/admin/dishes/d40", api_db.merchant, {"active": False})
+    diner = await api_db.diner("A1")
+    menu = (await api_db.get("/api/r/demo/menu", diner)).json()
     assert "d40" not in {d["id"] for d in menu["dishes"]}
-    res = await api.post("/api/r/demo/tables/A1/orders", diner, {"items": [{"dish_id": "d40"}]})
+    res = await api_db.post("/api/r/demo/tables/A1/orders", diner, {"items": [{"dish_id": "d40"}]})
     assert res.status_code == 404
-    full = (await api.get("/api/r/demo/admin/menu", api.merchant)).json()
+    full = (await api_db.get("/api/r/demo/admin/menu", api_db.merchant)).json()
     assert any(d["id"] == "d40" and not d["active"] for d in full["menu"]["dishes"])
 
 
-async def test_stations_categories_set_meals_and_offers(api: Api) -> None:
+async def test_stations_categories_set_meals_and_offers(api_db: Api) -> None:
     """Stations, categories, set meals and offers are created and deleted in turn."""
     now = int(time.time() * 1000)
     steps: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -84,16 +84,16 @@ async def test_stations_categories_set_meals_and_offers(api: Api) -> None:
                               "ends_at": now + 60_000}),
     ]
     for method, path, body in steps:
-        res = await api.call(method, f"/api/r/demo/admin/{path}", api.merchant, body)
+        res = await api_db.call(method, f"/api/r/demo/admin/{path}", api_db.merchant, body)
         assert res.status_code == 200, (path, res.text)
-    menu = (await api.get("/api/r/demo/menu", api.merchant)).json()
+    menu = (await api_db.get("/api/r/demo/menu", api_db.merchant)).json()
     g1 = next(d for d in menu["dishes"] if d["id"] == "g1")
     assert g1["price_now_fen"] == 1999 and g1["offer"]["id"] == "o9"
     assert any(s["id"] == "s9" for s in menu["set_meals"]) and menu["version"] == 6
     for path in ("offers/o9", "set-meals/s9", "dishes/g1", "categories/bbq", "stations/grill"):
-        res = await api.call("DELETE", f"/api/r/demo/admin/{path}", api.merchant)
+        res = await api_db.call("DELETE", f"/api/r/demo/admin/{path}", api_db.merchant)
         assert res.status_code == 200, (path, res.text)
-    saved, _ = await _saved(api)
+    saved, _ = await _saved(api_db)
     assert saved.version == 11 and saved.station("grill") is None and saved.dish("g1") is None
 
 
@@ -124,18 +124,18 @@ async def test_stations_categories_set_meals_and_offers(api: Api) -> None:
      "invalid_input"),
 ])
 async def test_bad_menu_edits_are_refused_and_change_nothing(
-        api: Api, method: str, path: str, body: Any, status: int, code: str) -> None:
+        api_db: Api, method: str, path: str, body: Any, status: int, code: str) -> None:
     """Menu edits that break the menu's integrity or limits are refused; nothing changes."""
-    res = await api.call(method, f"/api/r/demo/admin/{path}", api.merchant, body)
+    res = await api_db.call(method, f"/api/r/demo/admin/{path}", api_db.merchant, body)
     assert res.status_code == status, res.text
     assert res.json()["error"]["code"] == code
-    menu = (await api.get("/api/r/demo/menu", api.merchant)).json()
-    assert menu["version"] == 1 and await api.log_len() == 0
+    menu = (await api_db.get("/api/r/demo/menu", api_db.merchant)).json()
+    assert menu["version"] == 1 and await api_db.log_len() == 0
 
 
-async def test_only_merchants_edit_the_menu(api: Api) -> None:
+async def test_only_merchants_edit_the_menu(api_db: Api) -> None:
     """Kitchen and diner tokens cannot edit the menu (403)."""
-    diner = await api.diner("A1")
-    for token in (diner, api.station("wok"), api.expo):
-        res = await api.put("/api/r/demo/admin/dishes/d41", token, DISH)
+    diner = await api_db.diner("A1")
+    for token in (diner, api_db.station("wok"), api_db.expo):
+        res = await api_db.put("/api/r/demo/admin/dishes/d41", token, DISH)
         assert res.status_code == 403

@@ -3,6 +3,8 @@ read before its data."""
 
 from __future__ import annotations
 
+import time
+
 from kitchen import codec, keys
 from tests.integration.api_fixtures import *  # noqa: F403
 from tests.integration.api_fixtures import Api
@@ -59,20 +61,22 @@ async def test_table_snapshot_has_statuses_and_wait_estimates(api: Api) -> None:
     assert snap["total_fen"] == 3 * 4200 + 5800 + 2800
 
 
-async def test_board_shows_tables_flags_totals_and_phones(api: Api) -> None:
-    """The board lists every table with status, totals and flags, and phones online."""
+async def test_board_shows_tables_flags_totals_and_screens(api: Api) -> None:
+    """The board lists every table with status, totals and flags, and the screens the hubs
+    saw lately (stale entries left out)."""
     diner = await api.diner("A1")
     await api.order(diner, "A1", [{"dish_id": "d01"}])
     await api.post("/api/r/demo/tables/A1/waiter", diner)
-    await api.redis.hset(keys.presence("demo"), "phone-1", codec.pack(
-        {"role": "diner", "table": "A1", "hub": "h1"}))
+    now = int(time.time() * 1000)
+    await api.redis.hset(keys.presence("demo"), "tablet-old", codec.pack(
+        {"role": "station", "station": "cold", "hub": "h0", "seen": now - 60_000}))
     await api.redis.hset(keys.presence("demo"), "tablet-1", codec.pack(
-        {"role": "station", "station": "wok", "hub": "h1"}))
+        {"role": "station", "station": "wok", "hub": "h1", "seen": now}))
     await api.put("/api/r/demo/stock/d09", api.merchant, {"remaining": 0})
     board = (await api.get("/api/r/demo/board", api.merchant)).json()
     assert len(board["tables"]) == 20
     a1 = next(t for t in board["tables"] if t["no"] == "A1")
-    assert a1["status"] == "ordering" and a1["total_fen"] == 5800 and a1["phones"] == 1
+    assert a1["status"] == "ordering" and a1["total_fen"] == 5800
     assert a1["flags"] == ["waiter_called"] and a1["waiting_too_long"] is True
     assert board["totals"]["seated"] == 1 and board["totals"]["guests"] == 2
     assert board["sold_out"] == ["d09"]
