@@ -37,3 +37,9 @@ clean:
 # the local PostgreSQL and Redis data of make run
 clean-data:
 	rm -rf .data
+
+# SIGKILL api, hub, worker and Redis in turn under load (twice each), then check that nothing
+# acknowledged was lost or doubled; prints the counts. `make test` runs it at a short scale.
+.PHONY: faults
+faults: venv
+	FAULTS_SCALE=long $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/faults
