@@ -66,7 +66,8 @@ def operation(ep: Endpoint) -> dict[str, Any]:
     if ep.description or doc:
         op["description"] = ep.description or doc
     if ep.request:
-        op["requestBody"] = {"required": True, "content": _json(ep.request)}
+        needed = bool(SCHEMAS[ep.request].get("required"))
+        op["requestBody"] = {"required": needed, "content": _json(ep.request)}
     return op
 
 

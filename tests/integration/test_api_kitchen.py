@@ -254,3 +254,35 @@ async def test_reprint_request_reaches_the_printer_stream(api: Api) -> None:
     assert other.status_code == 403
     gone = await api.post("/api/r/demo/orders/nope/reprint", api.expo)
     assert gone.status_code == 404
+
+
+RETURN_OUTCOME = {"held": "granted", "queued": "granted", "cooking": "requested",
+                  "ready": "requested", "served": None, "returned": None, "voided": None}
+
+
+@pytest.mark.parametrize("status", list(PATH_TO))
+async def test_return_from_every_status(api: Api, status: str) -> None:
+    """退菜 is granted at once from held or queued, waits for approval from cooking or ready,
+    and is refused (409, nothing changes) from served, returned or voided."""
+    diner, order_id = await _line_in(api, status)
+    before = await api.live_order(order_id)
+    res = await api.post(f"/api/r/demo/orders/{order_id}/lines/L1/return", diner)
+    outcome = RETURN_OUTCOME[status]
+    if outcome is None:
+        assert res.status_code == 409 and res.json()["error"]["code"] == "illegal_transition"
+        assert await api.live_order(order_id) == before
+    else:
+        assert res.status_code == 200 and res.json()["granted"] is (outcome == "granted")
+        line = res.json()["order"]["lines"][0]
+        assert line["status"] == ("returned" if outcome == "granted" else status)
+
+
+@pytest.mark.parametrize("status", list(PATH_TO))
+async def test_urge_from_every_status(api: Api, status: str) -> None:
+    """催菜 works for dishes still to cook (held, queued, cooking) and is refused otherwise."""
+    diner, order_id = await _line_in(api, status)
+    res = await api.post(f"/api/r/demo/orders/{order_id}/lines/L1/urge", diner)
+    if status in ("held", "queued", "cooking"):
+        assert res.status_code == 200 and (await api.events())[-1] == "dish.urged"
+    else:
+        assert res.status_code == 409 and res.json()["error"]["code"] == "illegal_transition"
