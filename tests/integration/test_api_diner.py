@@ -43,7 +43,7 @@ async def test_qr_token_of_a_free_table_is_refused(api: Api) -> None:
 async def test_menu_shows_prices_offers_and_sold_out_marks(api: Api) -> None:
     """The menu carries today's offer price, photos, allergens and sold-out marks from stock."""
     diner = await api.diner("A1")
-    await api.put("/api/r/demo/stock/d09", api.merchant, {"remaining": 0})
+    await api.put("/api/r/demo/dishes/d09/stock", api.merchant, {"remaining": 0})
     menu = (await api.get("/api/r/demo/menu", diner)).json()
     dishes = {d["id"]: d for d in menu["dishes"]}
     assert dishes["d16"]["price_now_fen"] == 9900 and dishes["d16"]["offer"]["id"] == "o1"

@@ -63,11 +63,11 @@ async def test_keys_are_scoped_per_token(api: Api) -> None:
 async def test_refused_command_is_decided_again_on_retry(api: Api) -> None:
     """A refusal stores nothing: after restocking, the same key succeeds."""
     diner = await api.diner("A1")
-    await api.put("/api/r/demo/stock/d08", api.merchant, {"remaining": 0})
+    await api.put("/api/r/demo/dishes/d08/stock", api.merchant, {"remaining": 0})
     body = {"items": [{"dish_id": "d08"}]}
     first = await api.post("/api/r/demo/tables/A1/orders", diner, body, key="retry")
     assert first.status_code == 409
-    await api.put("/api/r/demo/stock/d08", api.merchant, {"remaining": 3})
+    await api.put("/api/r/demo/dishes/d08/stock", api.merchant, {"remaining": 3})
     second = await api.post("/api/r/demo/tables/A1/orders", diner, body, key="retry")
     assert second.status_code == 201
 
@@ -96,7 +96,7 @@ async def test_fifty_concurrent_orders_on_stock_ten(api: Api) -> None:
     """Fifty concurrent orders for a dish with stock 10: exactly 10 accepted, the rest refused
     sold_out, stock never below zero, ticket numbers without gaps, and the menu shows the dish
     sold out right after."""
-    await api.put("/api/r/demo/stock/d08", api.merchant, {"remaining": 10})
+    await api.put("/api/r/demo/dishes/d08/stock", api.merchant, {"remaining": 10})
     tables = [f"A{n}" for n in range(1, 11)] + [f"B{n}" for n in range(1, 11)]
     diners = [await api.diner(t) for t in tables]
     low = 10

@@ -184,19 +184,19 @@ async def test_return_decision_without_a_request_is_refused(api: Api, decision: 
 
 async def test_mark_sold_out_and_restock(api: Api) -> None:
     """估清 sets the count to 0 (dish.sold_out); restock raises it (dish.restocked)."""
-    res = await api.post("/api/r/demo/stock/d18/sold-out", api.station("wok"))
+    res = await api.post("/api/r/demo/dishes/d18/sold-out", api.station("wok"))
     assert res.status_code == 200 and res.json()["sold_out"] is True
     assert (await api.events())[-2:] == ["stock.changed", "dish.sold_out"]
-    again = await api.post("/api/r/demo/stock/d18/sold-out", api.station("wok"))
+    again = await api.post("/api/r/demo/dishes/d18/sold-out", api.station("wok"))
     assert again.status_code == 409
     diner = await api.diner("A1")
     refused = await api.post("/api/r/demo/tables/A1/orders", diner,
                              {"items": [{"dish_id": "d18"}]})
     assert refused.json()["error"]["code"] == "sold_out"
-    res = await api.put("/api/r/demo/stock/d18", api.station("wok"), {"remaining": 5})
+    res = await api.put("/api/r/demo/dishes/d18/stock", api.station("wok"), {"remaining": 5})
     assert res.json()["remaining"] == 5
     assert (await api.events())[-2:] == ["stock.changed", "dish.restocked"]
-    res = await api.put("/api/r/demo/stock/d18", api.expo, {"remaining": None})
+    res = await api.put("/api/r/demo/dishes/d18/stock", api.expo, {"remaining": None})
     assert res.status_code == 200
     assert await api.redis.hget(keys.stock("demo"), "d18") is None
     stock = (await api.get("/api/r/demo/stock", api.expo)).json()
@@ -204,11 +204,11 @@ async def test_mark_sold_out_and_restock(api: Api) -> None:
 
 
 @pytest.mark.parametrize(("path", "who", "body", "status"), [
-    ("/api/r/demo/stock/d01/sold-out", "wok", None, 403),
-    ("/api/r/demo/stock/nope/sold-out", "expo", None, 404),
-    ("/api/r/demo/stock/d01", "expo", {"remaining": -1}, 422),
-    ("/api/r/demo/stock/d01", "expo", {"remaining": "5"}, 422),
-    ("/api/r/demo/stock/d01", "expo", {}, 422),
+    ("/api/r/demo/dishes/d01/sold-out", "wok", None, 403),
+    ("/api/r/demo/dishes/nope/sold-out", "expo", None, 404),
+    ("/api/r/demo/dishes/d01/stock", "expo", {"remaining": -1}, 422),
+    ("/api/r/demo/dishes/d01/stock", "expo", {"remaining": "5"}, 422),
+    ("/api/r/demo/dishes/d01/stock", "expo", {}, 422),
 ])
 async def test_stock_refusals(api: Api, path: str, who: str, body: Any, status: int) -> None:
     """Stock of another station's dish, an unknown dish, or a bad count is refused."""

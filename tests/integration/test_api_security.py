@@ -55,7 +55,7 @@ async def test_station_token_cannot_act_for_another_restaurant(api: Api) -> None
     for method, path in [
         ("POST", f"/api/r/{OTHER}/orders/{order['id']}/lines/L1/start"),
         ("POST", f"/api/r/{OTHER}/orders/{order['id']}/bump"),
-        ("POST", f"/api/r/{OTHER}/stock/d18/sold-out"),
+        ("POST", f"/api/r/{OTHER}/dishes/d18/sold-out"),
         ("GET", f"/api/r/{OTHER}/stations/wok/tickets"),
         ("GET", f"/api/r/{OTHER}/tickets"),
     ]:

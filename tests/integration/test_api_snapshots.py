@@ -72,7 +72,7 @@ async def test_board_shows_tables_flags_totals_and_screens(api: Api) -> None:
         {"role": "station", "station": "cold", "hub": "h0", "seen": now - 60_000}))
     await api.redis.hset(keys.presence("demo"), "tablet-1", codec.pack(
         {"role": "station", "station": "wok", "hub": "h1", "seen": now}))
-    await api.put("/api/r/demo/stock/d09", api.merchant, {"remaining": 0})
+    await api.put("/api/r/demo/dishes/d09/stock", api.merchant, {"remaining": 0})
     board = (await api.get("/api/r/demo/board", api.merchant)).json()
     assert len(board["tables"]) == 20
     a1 = next(t for t in board["tables"] if t["no"] == "A1")
