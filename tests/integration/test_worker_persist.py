@@ -173,40 +173,68 @@ async def _count(pool: asyncpg.Pool[Any]) -> int:
 async def _kill_mid_batch(proc: Any, pool: asyncpg.Pool[Any], redis: aioredis.Redis,
                           consumer: str, after: int) -> None:
     """Once ``after`` orders are written, SIGKILL the worker the moment one of its batch
-    transactions is open."""
+    transactions is open (orders keep coming meanwhile, so it always has work)."""
     await until(lambda: _at_least(pool, after), limit_s=20, what=f"{after} orders written")
-    name = f"workers {consumer}"
-    await until(lambda: _in_transaction(pool, name), limit_s=20, what="a batch in flight")
+    await until(lambda: _frozen_mid_batch(proc, pool, redis, f"workers {consumer}"),
+                limit_s=20, what="the worker frozen inside a batch")
     os.kill(proc.pid, signal.SIGKILL)
     await asyncio.to_thread(proc.wait)
     assert await _pending(redis) > 0  # read, not acknowledged: killed inside the batch
 
 
+async def _frozen_mid_batch(proc: Any, pool: asyncpg.Pool[Any], redis: aioredis.Redis,
+                            name: str) -> bool:
+    """SIGSTOP the worker; keep it stopped (True) if it holds entries it has not acked and its
+    batch transaction is open in PostgreSQL, else let it go on (SIGCONT, False)."""
+    os.kill(proc.pid, signal.SIGSTOP)
+    await asyncio.sleep(0.02)  # the database session settles: idle in transaction, or idle
+    if await _pending(redis) > 0 and await _in_transaction(pool, name):
+        return True
+    os.kill(proc.pid, signal.SIGCONT)
+    return False
+
+
+async def _keep_ordering(svc: Service, placed: list[str], stop: asyncio.Event) -> None:
+    """Orders at tables A1…A10, one after the other, until ``stop``."""
+    for no in (f"A{n}" for n in range(1, 11)):
+        await svc.open(no, 2)
+    n = 0
+    while not stop.is_set():
+        placed.append(await svc.order(f"A{n % 10 + 1}", [("d18", 1 + n % 3), ("d34", 2),
+                                                          ("d39", 1), ("d04", 1), ("d20", 1)]))
+        n += 1
+        await asyncio.sleep(0.001)
+
+
 async def test_a_worker_killed_mid_batch_and_restarted_persists_every_order_once(
         redis: aioredis.Redis, pool: asyncpg.Pool[Any], database_url: str, redis_url: str,
         tmp_path: Path) -> None:
-    """SIGKILLed twice inside a batch and restarted, persist still writes every order and
-    every event exactly once (ids compared), nothing missing."""
+    """SIGKILLed twice inside a batch while orders keep coming, then restarted, persist still
+    writes every order and every event exactly once (ids compared), nothing missing."""
     svc = await start_service(redis, T0)
-    tables = [f"A{n}" for n in range(1, 11)]
-    expected = await _place_many(svc, tables, 30)
+    expected: list[str] = []
+    stop = asyncio.Event()
+    producer = asyncio.create_task(_keep_ordering(svc, expected, stop))
     log = tmp_path / "worker.log"
     env = worker_env(database_url, redis_url, WORKER_BATCH="25", WORKER_CONSUMER="w1")
-    first = start_worker(env, "persist", log=log)
     try:
-        await _kill_mid_batch(first, pool, redis, "w1", after=40)
-    finally:
-        stop_worker(first)
-    partial = await _count(pool)
-    assert 40 <= partial < len(expected)  # the kill came in the middle
-    expected += await _place_many(svc, [f"B{n}" for n in range(1, 6)], 10)
+        first = start_worker(env, "persist", log=log)
+        try:
+            await _kill_mid_batch(first, pool, redis, "w1", after=40)
+        finally:
+            stop_worker(first)
+        partial = await _count(pool)
 
-    # the same consumer name: it handles what it had not acknowledged first, then is killed
-    second = start_worker(env, "persist", log=log)
-    try:
-        await _kill_mid_batch(second, pool, redis, "w1", after=partial + 40)
+        # the same consumer name: it handles what it had not acknowledged first; killed again
+        second = start_worker(env, "persist", log=log)
+        try:
+            await _kill_mid_batch(second, pool, redis, "w1", after=partial + 40)
+        finally:
+            stop_worker(second)
     finally:
-        stop_worker(second)
+        stop.set()
+        await producer
+    assert await _count(pool) < len(expected)  # the kills came in the middle of the work
 
     # another consumer takes over what the dead one held (XAUTOCLAIM after the visibility time)
     third = start_worker({**env, "WORKER_CONSUMER": "w2"}, "persist", log=log)
