@@ -1,0 +1,142 @@
+"""After a run: every order the load generator saw accepted is in PostgreSQL exactly once,
+and its ticket reached every kitchen screen that should show it, exactly once.
+
+    python -m loadtests.check --run-dir DIR --plan PLAN     (DATABASE_URL from the environment)
+
+The persist worker writes PostgreSQL in batches, so the check first waits (up to
+``--wait-s``) until PostgreSQL holds as many orders of the test restaurants as were accepted
+and the count stops moving. Exit status 1 on any lost or duplicated order or ticket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from loadtests import ledger
+from loadtests.plan import EXPO, Plan
+
+SAMPLE = 5  # ids shown per problem
+
+COUNT_ORDERS = "SELECT count(*) FROM orders WHERE restaurant_id = ANY($1::text[])"
+ORDERS = "SELECT restaurant_id, id, no FROM orders WHERE restaurant_id = ANY($1::text[])"
+PLACED = """
+SELECT payload->'order'->>'id' AS id, count(*) AS n FROM events
+WHERE type = 'order.placed' AND restaurant_id = ANY($1::text[])
+GROUP BY 1
+"""
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    in_postgres: int = 0
+    waited_s: float = 0.0
+    lost_in_postgres: list[str] = field(default_factory=list)
+    unconfirmed_in_postgres: list[str] = field(default_factory=list)
+    placed_twice: list[str] = field(default_factory=list)
+    ticket_no_twice: list[str] = field(default_factory=list)
+    accepted_twice: list[str] = field(default_factory=list)
+    tickets_expected: int = 0
+    tickets_lost: list[str] = field(default_factory=list)
+    tickets_twice: list[str] = field(default_factory=list)
+    served: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost_in_postgres or self.unconfirmed_in_postgres or self.placed_twice
+                    or self.ticket_no_twice or self.accepted_twice or self.tickets_lost
+                    or self.tickets_twice)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": self.ok}
+        for name, value in asdict(self).items():
+            if isinstance(value, list):
+                out[name] = len(value)
+                if value:
+                    out[f"{name}_sample"] = value[:SAMPLE]
+            else:
+                out[name] = value
+        return out
+
+
+async def _wait_for_persist(conn: Any, restaurants: list[str], want: int, wait_s: float
+                            ) -> tuple[int, float]:
+    started = time.monotonic()
+    last, still = -1, 0
+    while True:
+        n = int(await conn.fetchval(COUNT_ORDERS, restaurants))
+        elapsed = time.monotonic() - started
+        still = still + 1 if n == last else 0
+        if (n >= want and still >= 2) or elapsed >= wait_s:
+            return n, elapsed
+        last = n
+        await asyncio.sleep(1.0)
+
+
+async def check(run_dir: Path, database_url: str, plan: Plan, wait_s: float = 120.0) -> Outcome:
+    out = Outcome()
+    accepted: dict[str, dict[str, Any]] = {}
+    for rec in ledger.read(run_dir, "accepted"):
+        if rec["o"] in accepted:
+            out.accepted_twice.append(rec["o"])
+        accepted[rec["o"]] = rec
+    out.accepted = len(accepted)
+    restaurants = [r["id"] for r in plan.restaurants]
+    conn = await asyncpg.connect(database_url)
+    try:
+        out.in_postgres, out.waited_s = await _wait_for_persist(conn, restaurants, len(accepted),
+                                                                wait_s)
+        rows = await conn.fetch(ORDERS, restaurants)
+        placed = await conn.fetch(PLACED, restaurants)
+    finally:
+        await conn.close()
+    stored = {row["id"] for row in rows}
+    out.lost_in_postgres = sorted(set(accepted) - stored)
+    out.unconfirmed_in_postgres = sorted(stored - set(accepted))
+    out.placed_twice = sorted(row["id"] for row in placed if row["n"] > 1)
+    numbers = Counter((row["restaurant_id"], row["no"]) for row in rows)
+    out.ticket_no_twice = sorted(f"{r}#{no}" for (r, no), n in numbers.items() if n > 1)
+    seen = Counter((rec["r"], rec["k"], rec["o"]) for rec in ledger.read(run_dir, "seen"))
+    watching = {(rec["r"], rec["k"]) for rec in ledger.read(run_dir, "screen")}
+    for oid, rec in accepted.items():
+        for screen in (*rec["st"], EXPO):
+            if (rec["r"], screen) not in watching:
+                continue
+            out.tickets_expected += 1
+            n = seen.get((rec["r"], screen, oid), 0)
+            if n == 0:
+                out.tickets_lost.append(f"{rec['r']}/{screen}/{oid}")
+            elif n > 1:
+                out.tickets_twice.append(f"{rec['r']}/{screen}/{oid}")
+    out.served = len({rec["o"] for rec in ledger.read(run_dir, "served")})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--plan", type=Path, required=True)
+    parser.add_argument("--wait-s", type=float, default=120.0)
+    args = parser.parse_args(argv)
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        print("check: DATABASE_URL is required", file=sys.stderr)
+        return 2
+    outcome = asyncio.run(check(args.run_dir, url, Plan.load(args.plan), args.wait_s))
+    print(json.dumps(outcome.summary(), indent=1))
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

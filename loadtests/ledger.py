@@ -1,0 +1,72 @@
+"""What one load-generator process saw, written to the run folder for the post-run check.
+
+Each process appends JSON lines to its own files (no locking between processes), so a
+distributed run (a master and several workers on this machine) leaves one set per process:
+
+    accepted-<pid>.jsonl  orders the API acknowledged: restaurant, order id, ticket no,
+                          stations of its dishes, stream position
+    seen-<pid>.jsonl      tickets that reached a kitchen screen: restaurant, screen, order id
+    served-<pid>.jsonl    orders the pass marked served
+
+Slots (which restaurant, table or station a new user takes) are claimed from counters in
+``claims/``, under a file lock, so two processes never take the same kitchen screen.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+class Ledger:
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "claims").mkdir(exist_ok=True)
+        self._files: dict[str, IO[str]] = {}
+
+    def _file(self, kind: str) -> IO[str]:
+        f = self._files.get(kind)
+        if f is None:
+            f = open(self.run_dir / f"{kind}-{os.getpid()}.jsonl", "a", encoding="utf-8")
+            self._files[kind] = f
+        return f
+
+    def write(self, kind: str, record: dict[str, Any]) -> None:
+        self._file(kind).write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def flush(self) -> None:
+        for f in self._files.values():
+            f.flush()
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
+
+    def claim(self, name: str) -> int:
+        """The next number of counter ``name``, unique across processes on this machine."""
+        path = self.run_dir / "claims" / name
+        with open(path, "a+", encoding="ascii") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.seek(0)
+            text = f.read().strip()
+            value = int(text) if text else 0
+            f.seek(0)
+            f.truncate()
+            f.write(str(value + 1))
+            f.flush()
+            return value
+
+
+def read(run_dir: Path, kind: str) -> Iterator[dict[str, Any]]:
+    """Every record of ``kind`` written by every process of the run."""
+    for path in sorted(run_dir.glob(f"{kind}-*.jsonl")):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    yield json.loads(line)

@@ -1,0 +1,323 @@
+"""One command for a whole load test: the system, the restaurants, Locust, the checks.
+
+    python -m loadtests.run --profile smoke              # CI: < 2 minutes, lenient latency
+    python -m loadtests.run --profile full --workers 2   # make loadtest: master + 2 workers
+
+1. PostgreSQL and Redis in a fresh temporary folder (as shipped: fsync on, AOF always),
+   migrations, then ``python -m kitchen run`` (api, hub, workers) on free ports;
+2. ``loadtests.seed``: the profile's number of restaurants, every table open, tokens;
+3. Locust headless with ``loadtests/<profile>.conf`` — one process, or a master and
+   ``--workers`` worker processes (distributed mode) — writing ``report.html`` and
+   ``stats_*.csv`` into the output folder;
+4. ``loadtests.check`` against PostgreSQL; CPU of every process over the Locust run.
+
+Everything lands in ``--out`` (default ``artifacts/loadtest/<profile>-<time>``), with
+``summary.json``. Exit status: non-zero when Locust's thresholds or the check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from kitchen.db import migrate
+from kitchen.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from kitchen.settings import Settings
+from loadtests import check, cpu, ledger, seed
+from loadtests.plan import Plan
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+READY_TIMEOUT_S = 90.0
+
+
+def read_conf(path: Path) -> dict[str, str]:
+    """``key = value`` lines of a Locust config file."""
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            out[key.replace("_", "-")] = value
+    return out
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the system exited ({proc.returncode}) before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _pids(root: Callable[[], int | None], needle: str) -> Callable[[], list[int]]:
+    def find() -> list[int]:
+        pid = root()
+        if pid is None:
+            return []
+        return [p for p in cpu.children(pid) if needle in cpu.cmdline(p)]
+
+    return find
+
+
+def _tree(pids: Callable[[], Iterable[int]]) -> Callable[[], list[int]]:
+    def find() -> list[int]:
+        out: list[int] = []
+        for pid in pids():
+            out += [pid, *cpu.children(pid)]
+        return out
+
+    return find
+
+
+class System:
+    """PostgreSQL, Redis and ``python -m kitchen run``, in a temporary folder."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.tmp = Path(tempfile.mkdtemp(prefix="kitchen-load-", dir="/var/tmp"))
+        os.chmod(self.tmp, 0o755)
+        self.pg = EmbeddedPostgres(self.tmp / "postgres",
+                                   settings=("shared_buffers=256MB", "max_wal_size=2GB"))
+        self.redis = EmbeddedRedis(self.tmp / "redis")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.settings = Settings()
+
+    def start(self) -> Settings:
+        self.pg.start()
+        self.redis.start()
+        api_port, hub_port = free_port(), free_port()
+        self.settings = replace(
+            Settings(), database_url=self.pg.url, redis_url=self.redis.url,
+            secret_keys=(secrets.token_hex(24),), api_port=api_port, hub_port=hub_port,
+            public_api_url=f"http://127.0.0.1:{api_port}",
+            public_hub_url=f"ws://127.0.0.1:{hub_port}")
+        asyncio.run(migrate(self.pg.url))
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.pg.url, "REDIS_URL": self.redis.url,
+            "KITCHEN_SECRET_KEYS": self.settings.secret_keys[0],
+            "API_PORT": str(api_port), "HUB_PORT": str(hub_port),
+            "KITCHEN_DATA_DIR": str(self.tmp / "data"), "WORKER_METRICS_PORT": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+        log = open(self.out / "system.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "kitchen", "run"], cwd=ROOT,
+                                     env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_http(f"{self.settings.public_api_url}/healthz", READY_TIMEOUT_S, self.proc)
+        _wait_http(f"http://127.0.0.1:{hub_port}/healthz", READY_TIMEOUT_S, self.proc)
+        return self.settings
+
+    def groups(self) -> dict[str, Callable[[], list[int]]]:
+        root = lambda: self.proc.pid if self.proc else None  # noqa: E731
+        return {
+            "api": _tree(_pids(root, "-m api")),
+            "hub": _tree(_pids(root, "-m hub")),
+            "workers": _tree(_pids(root, "-m workers")),
+            "redis": lambda: [self.redis.process.pid] if self.redis.running else [],
+            "postgres": _tree(lambda: [self.pg.process.pid] if self.pg.running else []),
+        }
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.redis.stop(remove=False)
+        self.pg.stop(remove=False)
+        subprocess.run(["rm", "-rf", str(self.tmp)], check=False)
+
+
+def locust_commands(conf: Path, plan: Path, run_dir: Path, out: Path, api_url: str,
+                    workers: int) -> list[list[str]]:
+    base = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"),
+            "--config", str(conf), "--plan", str(plan), "--run-dir", str(run_dir),
+            "--host", api_url]
+    report = ["--headless", "--html", str(out / "report.html"), "--csv", str(out / "stats")]
+    if workers <= 0:
+        return [base + report]
+    port = free_port()
+    master = base + report + ["--master", "--expect-workers", str(workers),
+                              "--master-bind-host", "127.0.0.1",
+                              "--master-bind-port", str(port)]
+    worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+    return [master, *([worker] * workers)]
+
+
+def run_locust(commands: list[list[str]], out: Path, meter_groups: dict[str, Any]
+               ) -> tuple[int, dict[str, float], float]:
+    procs: list[subprocess.Popen[bytes]] = []
+    started = time.time()
+    for n, command in enumerate(commands):
+        log = open(out / f"locust-{n}.log", "wb")
+        procs.append(subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
+                                      stderr=subprocess.STDOUT))
+    meter = cpu.Meter({**meter_groups,
+                       "generator": _tree(lambda: [p.pid for p in procs if p.poll() is None])})
+    meter.start()
+    try:
+        code = procs[0].wait()
+        for p in procs[1:]:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return code, meter.stop(), started
+
+
+def csv_rows(path: Path) -> list[dict[str, Any]]:
+    import csv
+
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def order_rates(run_dir: Path, started: float, window: tuple[float, float]
+                ) -> dict[str, Any]:
+    """Orders accepted per second (from their stream positions) over the whole run and the
+    plateau."""
+    per_s = Counter(int(rec["pos"].partition("-")[0]) // 1000
+                    for rec in ledger.read(run_dir, "accepted") if rec.get("pos"))
+    if not per_s:
+        return {"accepted": 0}
+    lo, hi = int(started + window[0]), int(started + window[1])
+    plateau = [per_s.get(s, 0) for s in range(lo, hi)]
+    return {
+        "accepted": sum(per_s.values()),
+        "plateau_median_per_s": statistics.median(plateau) if plateau else 0,
+        "plateau_mean_per_s": round(sum(plateau) / len(plateau), 1) if plateau else 0,
+        "best_second": max(per_s.values()),
+    }
+
+
+def summarise(out: Path, conf: dict[str, str], cores: dict[str, float], rates: dict[str, Any],
+              outcome: check.Outcome, locust_code: int) -> dict[str, Any]:
+    keep = ("Type", "Name", "Request Count", "Failure Count", "Median Response Time",
+            "95%", "99%", "Max Response Time", "Requests/s")
+    rows = [{k: r.get(k) for k in keep} for r in csv_rows(out / "stats_stats.csv")]
+    thresholds_file = out / "run" / "thresholds.json"
+    summary = {
+        "profile": conf,
+        "orders": rates,
+        "cores": cores,
+        "requests": rows,
+        "thresholds": json.loads(thresholds_file.read_text()) if thresholds_file.exists()
+        else None,
+        "check": outcome.summary(),
+        "locust_exit_code": locust_code,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    return summary
+
+
+def _ms(value: Any) -> str:
+    try:
+        return f"{float(value):.0f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    print("\nrequests (ms):")
+    print(f"  {'type':6} {'name':32} {'count':>8} {'fail':>5} {'p50':>6} {'p95':>6} "
+          f"{'p99':>6} {'per s':>8}")
+    for r in summary["requests"]:
+        print(f"  {r['Type'] or '':6} {r['Name'][:32]:32} {r['Request Count']:>8} "
+              f"{r['Failure Count']:>5} {_ms(r['Median Response Time']):>6} {r['95%']:>6} "
+              f"{r['99%']:>6} {float(r['Requests/s'] or 0):>8.1f}")
+    print(f"orders: {json.dumps(summary['orders'])}")
+    print(f"cores used (1.0 = one core): {json.dumps(summary['cores'])}")
+    print(f"check: {json.dumps(summary['check'])}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="smoke", help="loadtests/<profile>.conf")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="Locust worker processes (0: one local process)")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--check-wait-s", type=float, default=120.0)
+    parser.add_argument("extra", nargs="*",
+                        help="after --: more Locust options, e.g. -- --diners 600")
+    args = parser.parse_args(argv)
+    conf_path = HERE / f"{args.profile}.conf"
+    if not conf_path.exists():
+        print(f"no profile {conf_path}", file=sys.stderr)
+        return 2
+    conf = read_conf(conf_path)
+    for key, value in zip(args.extra[::2], args.extra[1::2], strict=False):
+        conf[key.lstrip("-")] = value
+    stamp = time.strftime(f"{args.profile}-%Y%m%d-%H%M%S")
+    out = args.out or ROOT / "artifacts" / "loadtest" / stamp
+    out.mkdir(parents=True, exist_ok=True)
+    run_dir = out / "run"
+    system = System(out)
+    try:
+        t0 = time.monotonic()
+        settings = system.start()
+        print(f"system up in {time.monotonic() - t0:.1f} s: api {settings.public_api_url}, "
+              f"hub {settings.public_hub_url}", flush=True)
+        t0 = time.monotonic()
+        plan = asyncio.run(seed.seed(settings, int(conf.get("restaurants", "20"))))
+        plan_path = out / "plan.json"
+        plan_path.write_text(json.dumps(plan, ensure_ascii=False))
+        print(f"seeded {len(plan['restaurants'])} restaurants in {time.monotonic() - t0:.1f} s",
+              flush=True)
+        commands = [c + args.extra for c in locust_commands(
+            conf_path, plan_path, run_dir, out, settings.public_api_url, args.workers)]
+        print(f"locust: {len(commands)} process(es), report in {out}", flush=True)
+        code, cores, started = run_locust(commands, out, system.groups())
+        warm, ramp = float(conf.get("warm-s", 15)), float(conf.get("ramp-s", 20))
+        plateau = float(conf.get("plateau-s", 60))
+        rates = order_rates(run_dir, started, (warm + ramp + 3, warm + ramp + plateau))
+        assert settings.database_url is not None
+        outcome = asyncio.run(check.check(run_dir, settings.database_url,
+                                          Plan.load(plan_path), args.check_wait_s))
+    finally:
+        system.stop()
+    summary = summarise(out, conf, cores, rates, outcome, code)
+    print_summary(summary)
+    for n in range(len(commands)):
+        tail = (out / f"locust-{n}.log").read_text(errors="replace").splitlines()
+        thresholds = [ln for ln in tail if ln.startswith(("Thresholds", "  ok", "  FAIL"))]
+        if thresholds:
+            print("\n".join(thresholds))
+    failed = code != 0 or not outcome.ok
+    print(f"\nload test {'FAILED' if failed else 'passed'}: {out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""A live screen's connection to the hub, for Locust users (gevent: a synchronous client).
+
+One :class:`Screen` holds one WebSocket (``kitchen.msgpack`` subprotocol), subscribes to its
+channels, and hands every event frame to a callback from a receive greenlet. When the hub
+closes the connection (restart, slow consumer) it reconnects and resumes from the last
+position it saw, as a real screen does. Connects, subscriptions, reconnects and duplicate
+deliveries are reported to Locust's statistics through ``events.request``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import gevent
+import msgpack
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.sync.client import ClientConnection, connect
+
+WS = "WS"
+OnEvent = Callable[[dict[str, Any], float], None]
+RECONNECT_ATTEMPTS = 20
+
+
+def pos_ms(pos: str) -> int:
+    """The millisecond part of a stream position: when Redis appended the event."""
+    return int(pos.partition("-")[0])
+
+
+def pos_key(pos: str) -> tuple[int, int]:
+    ms, _, seq = pos.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class Screen:
+    """A subscribed WebSocket whose event frames go to ``on_event(frame, received_ms)``."""
+
+    def __init__(self, environment: Any, hub_url: str, token: str, channels: list[str],
+                 restaurant_id: str, label: str, on_event: OnEvent) -> None:
+        self.environment = environment
+        self.url = f"{hub_url.rstrip('/')}/ws?token={quote(token)}&screen={quote(label)}"
+        self.channels = channels
+        self.restaurant_id = restaurant_id
+        self.label = label
+        self.kind = label.split("-")[0]
+        self.on_event = on_event
+        self.ws: ClientConnection | None = None
+        self.epoch = ""
+        self.pos = ""
+        self.seen: set[str] = set()
+        self.duplicates = 0
+        self.closed = False
+        self._loop: gevent.Greenlet | None = None
+
+    # ------------------------------------------------------------------ reporting
+
+    def _report(self, name: str, started: float, exc: BaseException | None = None,
+                length: int = 0) -> None:
+        self.environment.events.request.fire(
+            request_type=WS, name=name, response_time=(time.perf_counter() - started) * 1000,
+            response_length=length, exception=exc, context={})
+
+    # ------------------------------------------------------------------ connection
+
+    def open(self) -> None:
+        """Connect and subscribe (raises on failure, after reporting it)."""
+        self._connect(resume=False)
+        self._loop = gevent.spawn(self._receive_loop)
+
+    def _connect(self, resume: bool) -> None:
+        name = f"{'resume' if resume else 'connect'} {self.kind}"
+        started = time.perf_counter()
+        try:
+            ws = connect(self.url, subprotocols=["kitchen.msgpack"],  # type: ignore[list-item]
+                         compression=None, open_timeout=15, close_timeout=2,
+                         ping_interval=None, max_size=2**22)
+            request: dict[str, Any] = {"op": "sub", "id": "s", "channels": self.channels}
+            if resume and self.pos and self.epoch:
+                request["from"] = {self.restaurant_id: {"pos": self.pos, "epoch": self.epoch}}
+            ws.send(json.dumps(request))
+            while True:
+                frame = msgpack.unpackb(ws.recv(timeout=15))
+                op = frame.get("op")
+                if op == "ack" and frame.get("id") == "s":
+                    where = frame.get("positions", {}).get(self.restaurant_id)
+                    if where and not (resume and self.pos):
+                        self.pos, self.epoch = where["pos"], where["epoch"]
+                    break
+                if op == "reload":  # away too long: start afresh from now (reported)
+                    self._report(f"reload {self.kind}", started, RuntimeError(frame["reason"]))
+                    self.pos = ""
+                    request.pop("from", None)
+                    ws.send(json.dumps(request))
+                elif op == "error":
+                    raise RuntimeError(f"{frame.get('code')}: {frame.get('reason')}")
+                elif op == "event":
+                    self._event(frame)
+        except (OSError, InvalidHandshake, ConnectionClosed, RuntimeError, TimeoutError) as exc:
+            self._report(name, started, exc)
+            raise
+        self.ws = ws
+        self._report(name, started)
+
+    def _receive_loop(self) -> None:
+        while not self.closed:
+            ws = self.ws
+            assert ws is not None
+            try:
+                for message in ws:
+                    frame = msgpack.unpackb(message)
+                    if frame.get("op") == "event":
+                        self._event(frame)
+            except ConnectionClosed:
+                pass
+            if self.closed:
+                return
+            self._reconnect()
+
+    def _reconnect(self) -> None:
+        for attempt in range(RECONNECT_ATTEMPTS):
+            if self.closed:
+                return
+            gevent.sleep(min(0.2 * 2**attempt, 3.0))
+            try:
+                self._connect(resume=True)
+                return
+            except Exception:
+                continue
+        self.closed = True
+
+    def _event(self, frame: dict[str, Any]) -> None:
+        received = time.time() * 1000
+        event_id = frame["id"]
+        if event_id in self.seen:
+            self.duplicates += 1
+            self.environment.events.request.fire(
+                request_type=WS, name=f"duplicate event {self.kind}", response_time=0,
+                response_length=0, exception=RuntimeError(f"event {event_id} twice"),
+                context={})
+            return
+        self.seen.add(event_id)
+        self.pos = frame["pos"]
+        self.on_event(frame, received)
+
+    def close(self) -> None:
+        self.closed = True
+        if self.ws is not None:
+            try:
+                self.ws.close()
+            except Exception:
+                pass
+        if self._loop is not None:
+            self._loop.join(timeout=3)

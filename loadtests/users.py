@@ -1,0 +1,322 @@
+"""The people of a lunch rush, one Locust user class each.
+
+* :class:`Diner` — a table's phone: watches its table over WebSocket, orders about four dishes
+  every ``--diner-pace`` seconds; one order in five gets a dish added (加菜), one in ten an urge
+  (催菜), one in fifty a return (退菜) and one in fifty a double tap (the same request again,
+  which must answer the first order). Measures bump → "ready" on its page.
+* :class:`KitchenScreen` — a station's tablet or the pass: watches its channel, starts and
+  bumps its dishes of each ticket at a human pace; the pass marks ready orders served.
+  Measures order accepted → ticket on the screen.
+* :class:`Merchant` — the table board over WebSocket, plus dashboard reads.
+
+End-to-end figures are reported as request type ``E2E``: from the moment Redis appended the
+event (the millisecond part of its stream position; one clock on this machine) to the moment
+the screen's client read the frame.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import time
+import uuid
+from typing import Any
+
+import gevent
+from gevent.event import Event
+from locust import FastHttpUser, between, task
+
+from loadtests.plan import EXPO
+from loadtests.runtime import current
+from loadtests.screen import Screen, pos_key, pos_ms
+
+E2E = "E2E"
+ORDER_TO_STATION = "order → station screen"
+ORDER_TO_PASS = "order → pass screen"
+BUMP_TO_DINER = "bump → diner page"
+ORDER_LIFE = "order placed → served"
+OPEN = ("queued", "cooking", "held")
+GONE = ("returned", "voided")
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+class Person(FastHttpUser):
+    """What every user shares: a token, its restaurant, a screen."""
+
+    abstract = True
+    connection_timeout = 10.0
+    network_timeout = 30.0
+    screen: Screen | None = None
+
+    def setup_person(self, restaurant: dict[str, Any], token: str) -> None:
+        plan, _, _ = current.need()
+        self.host = plan.api_url
+        self.rid: str = restaurant["id"]
+        self.auth = {"Authorization": f"Bearer {token}"}
+        self.base = f"/api/r/{self.rid}"
+
+    def watch(self, token: str, channel: str, label: str) -> None:
+        plan, _, _ = current.need()
+        self.screen = Screen(self.environment, plan.hub_url, token, [channel], self.rid,
+                             label, self.on_event)
+        self.screen.open()
+
+    def on_event(self, frame: dict[str, Any], received_ms: float) -> None:
+        """A frame of the watched channel arrived."""
+
+    def e2e(self, name: str, ms: float) -> None:
+        self.environment.events.request.fire(
+            request_type=E2E, name=name, response_time=max(0.0, ms), response_length=0,
+            exception=None, context={})
+
+    def on_stop(self) -> None:
+        if self.screen is not None:
+            self.screen.close()
+
+
+# ---------------------------------------------------------------------------------- diner
+
+
+def _pace(user: Diner) -> float:
+    """Constant pacing: one order every ``--diner-pace`` seconds, whatever it took."""
+    now = time.monotonic()
+    wait = max(0.0, user.pace - (now - user.task_started))
+    user.task_started = now + wait
+    return wait
+
+
+class Diner(Person):
+    weight = 1
+    wait_time = _pace
+
+    def on_start(self) -> None:
+        plan, ledger, _ = current.need()
+        restaurant, self.table = plan.table_slot(ledger.claim("diner"))
+        self.setup_person(restaurant, restaurant["tables"][self.table])
+        self.dishes = list(plan.dishes)
+        self.watch(restaurant["tables"][self.table], f"table:{self.rid}:{self.table}",
+                   f"phone-{self.table}")
+        self.pace = float(current.options.diner_pace)
+        gevent.sleep(random.uniform(0, self.pace))  # spread the first orders over one pace
+        self.task_started = time.monotonic()
+
+    def on_event(self, frame: dict[str, Any], received_ms: float) -> None:
+        if frame["type"] != "dish.status_changed":
+            return
+        if any(c.get("status") == "ready" for c in frame["data"].get("changes", ())):
+            self.e2e(BUMP_TO_DINER, received_ms - pos_ms(frame["pos"]))
+
+    def _post(self, path: str, body: dict[str, Any], name: str,
+              headers: dict[str, str] | None = None) -> Any:
+        with self.client.post(path, json=body, headers={**self.auth, **(headers or _key())},
+                              name=name, catch_response=True) as resp:
+            if resp.status_code not in (200, 201):
+                resp.failure(f"{resp.status_code}: {resp.text[:200]}")
+                return None
+            return resp.json()
+
+    @task
+    def order(self) -> None:
+        _, ledger, _ = current.need()
+        items = [{"dish_id": d, "qty": 1} for d in random.sample(self.dishes, random.randint(3, 5))]
+        body = {"items": items}
+        key = _key()
+        answer = self._post(f"{self.base}/tables/{self.table}/orders", body, "place order", key)
+        if answer is None:
+            return
+        order = answer["order"]
+        ledger.write("accepted", {
+            "r": self.rid, "o": order["id"], "no": order["no"], "pos": answer.get("pos", ""),
+            "st": sorted({ln["station_id"] for ln in order["lines"]}),
+        })
+        roll = random.random()
+        if roll < 0.02:
+            self.double_tap(body, key, order["id"])
+        if random.random() < 0.2:
+            dish = random.choice(self.dishes)
+            self._post(f"{self.base}/orders/{order['id']}/lines",
+                       {"items": [{"dish_id": dish, "qty": 1}]}, "add dish")
+        line = random.choice(order["lines"])["id"]
+        if random.random() < 0.1:
+            self._post(f"{self.base}/orders/{order['id']}/lines/{line}/urge", {}, "urge dish")
+        if random.random() < 0.02:
+            self._post(f"{self.base}/orders/{order['id']}/lines/{line}/return", {},
+                       "return dish")
+
+    def double_tap(self, body: dict[str, Any], key: dict[str, str], order_id: str) -> None:
+        """The same tap sent again: the first order comes back, no second ticket."""
+        with self.client.post(f"{self.base}/tables/{self.table}/orders", json=body,
+                              headers={**self.auth, **key}, name="place order (double tap)",
+                              catch_response=True) as resp:
+            if resp.status_code != 201:
+                resp.failure(f"{resp.status_code}: {resp.text[:200]}")
+            elif resp.json()["order"]["id"] != order_id:
+                resp.failure("a repeated Idempotency-Key made a second ticket")
+            elif resp.headers.get("Idempotent-Replayed") != "true":
+                resp.failure("a repeat was not marked Idempotent-Replayed")
+
+
+# ---------------------------------------------------------------------------------- kitchen
+
+
+class KitchenScreen(Person):
+    """A station's screen (start, then bump its dishes of each ticket) or the pass (serve)."""
+
+    fixed_count = 0  # set from the plan: one per station and pass of every restaurant
+    weight = 1  # ignored once fixed_count is set (at init, from the plan)
+
+    def wait_time(self) -> float:
+        return 0.0  # the task itself waits for the next due action
+
+    def on_start(self) -> None:
+        plan, ledger, _ = current.need()
+        restaurant, self.station = plan.kitchen_slot(ledger.claim("kitchen"))
+        self.is_pass = self.station == EXPO
+        token = restaurant["expo"] if self.is_pass else restaurant["stations"][self.station]
+        self.setup_person(restaurant, token)
+        self.views: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self.placed_ms: dict[str, int] = {}
+        self.due: list[tuple[float, str]] = []
+        self.scheduled: set[str] = set()
+        self.wake = Event()
+        opts = current.options
+        self.start_delay = (float(opts.start_delay_min), float(opts.start_delay_max))
+        self.bump_delay = (float(opts.bump_delay_min), float(opts.bump_delay_max))
+        channel = f"expo:{self.rid}" if self.is_pass else f"station:{self.rid}:{self.station}"
+        self.watch(token, channel, f"{'pass' if self.is_pass else 'station'}-{self.station}")
+        ledger.write("screen", {"r": self.rid, "k": self.station})
+
+    # -------------------------------------------------------------- what the screen shows
+
+    def _mine(self, order: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.is_pass:
+            return [ln for ln in order["lines"] if ln["status"] not in GONE]
+        return [ln for ln in order["lines"] if ln["station_id"] == self.station]
+
+    def _next(self, order: dict[str, Any]) -> str | None:
+        """What this screen does next with the ticket, if anything."""
+        statuses = {ln["status"] for ln in self._mine(order)}
+        if self.is_pass:
+            if "ready" in statuses and not statuses & set(OPEN):
+                return "serve"
+            return None
+        if "queued" in statuses:
+            return "start"
+        if "cooking" in statuses:
+            return "bump"
+        return None
+
+    def _update(self, pos: str, order: dict[str, Any]) -> None:
+        """Keep the newest state of the ticket; schedule what comes next."""
+        oid = order["id"]
+        key = pos_key(pos)
+        seen = self.views.get(oid)
+        if seen is not None and seen[0] >= key:
+            return
+        action = self._next(order)
+        if action is None and not (self.is_pass and any(
+                ln["status"] in OPEN for ln in order["lines"])):
+            self.views.pop(oid, None)
+            return
+        self.views[oid] = (key, order)
+        if action is not None and oid not in self.scheduled:
+            lo, hi = self.start_delay if action != "bump" else self.bump_delay
+            self._schedule(oid, random.uniform(lo, hi))
+
+    def _schedule(self, oid: str, delay: float) -> None:
+        self.scheduled.add(oid)
+        heapq.heappush(self.due, (time.monotonic() + delay, oid))
+        self.wake.set()
+
+    def on_event(self, frame: dict[str, Any], received_ms: float) -> None:
+        order = frame["data"].get("order")
+        if not isinstance(order, dict):
+            return
+        if frame["type"] == "order.placed":
+            _, ledger, _ = current.need()
+            at = pos_ms(frame["pos"])
+            ledger.write("seen", {"r": self.rid, "k": self.station, "o": order["id"],
+                                  "e": frame["id"]})
+            self.e2e(ORDER_TO_PASS if self.is_pass else ORDER_TO_STATION, received_ms - at)
+            if self.is_pass:
+                self.placed_ms[order["id"]] = at
+        self._update(frame["pos"], order)
+
+    # -------------------------------------------------------------- acting
+
+    @task
+    def work(self) -> None:
+        now = time.monotonic()
+        if not self.due or self.due[0][0] > now:
+            self.wake.clear()
+            self.wake.wait(timeout=min(2.0, self.due[0][0] - now) if self.due else 2.0)
+            return
+        _, oid = heapq.heappop(self.due)
+        self.scheduled.discard(oid)
+        view = self.views.get(oid)
+        if view is None:
+            return
+        action = self._next(view[1])
+        if action is not None:
+            self.act(oid, action)
+
+    def act(self, oid: str, action: str) -> None:
+        name = "pass serve" if self.is_pass else f"kitchen {action}"
+        with self.client.post(f"{self.base}/orders/{oid}/{action}", json={},
+                              headers={**self.auth, **_key()}, name=name,
+                              catch_response=True) as resp:
+            if resp.status_code == 409 and "illegal_transition" in resp.text:
+                # the ticket moved under the screen (a return, an addition): not a failure
+                resp.success()
+                self.environment.events.request.fire(
+                    request_type="STALE", name=name, response_time=0, response_length=0,
+                    exception=None, context={})
+                return
+            if resp.status_code != 200:
+                resp.failure(f"{resp.status_code}: {resp.text[:200]}")
+                return
+            answer = resp.json()
+        order = answer["order"]
+        if self.is_pass and not any(ln["status"] in (*OPEN, "ready") for ln in order["lines"]):
+            self._served(order)
+        self._update(answer.get("pos", "0-0"), order)
+
+    def _served(self, order: dict[str, Any]) -> None:
+        _, ledger, _ = current.need()
+        placed = self.placed_ms.pop(order["id"], None)
+        if placed is not None:
+            self.e2e(ORDER_LIFE, time.time() * 1000 - placed)
+        ledger.write("served", {"r": self.rid, "o": order["id"]})
+
+
+# ---------------------------------------------------------------------------------- merchant
+
+
+class Merchant(Person):
+    """The table board (WebSocket) and the dashboard (reads)."""
+
+    fixed_count = 0
+    weight = 1  # ignored once fixed_count is set (at init, from the plan)
+    wait_time = between(5, 15)
+
+    def on_start(self) -> None:
+        plan, ledger, _ = current.need()
+        restaurant = plan.restaurant_slot(ledger.claim("merchant"), spread=7)
+        self.setup_person(restaurant, restaurant["merchant"])
+        self.frames = 0
+        self.watch(restaurant["merchant"], f"board:{self.rid}", "board-manager")
+        gevent.sleep(random.uniform(0, 5))
+
+    def on_event(self, frame: dict[str, Any], received_ms: float) -> None:
+        self.frames += 1
+
+    @task(3)
+    def board(self) -> None:
+        self.client.get(f"{self.base}/board", headers=self.auth, name="board")
+
+    @task(1)
+    def dashboard(self) -> None:
+        self.client.get(f"{self.base}/stats/summary", headers=self.auth, name="stats summary")
