@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from kitchen import keys
 from kitchen.embedded import EmbeddedRedis
 from kitchen.store import Store
 from tests.integration.test_worker_kit import (
@@ -123,7 +124,8 @@ async def _at_least(pool: asyncpg.Pool[Any], n: int) -> bool:
 
 async def test_a_bad_command_line_is_refused_with_a_clear_message(
         database_url: str, redis_url: str) -> None:
-    """An unknown role or a missing database URL ends with status 2 and says what is wrong."""
+    """An unknown role, a missing database URL or a malformed setting ends with status 2 and
+    says what is wrong."""
     env = worker_env(database_url, redis_url)
     bad_role = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "workers", "cook"], cwd=ROOT, env=env,
@@ -136,3 +138,19 @@ async def test_a_bad_command_line_is_refused_with_a_clear_message(
         capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2
     assert "DATABASE_URL" in missing.stderr
+    malformed = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "workers", "persist"], cwd=ROOT,
+        env={**env, "WORKER_BATCH": "lots"}, capture_output=True, text=True, timeout=60)
+    assert malformed.returncode == 2
+    assert "WORKER_BATCH must be a number" in malformed.stderr
+
+
+async def test_the_reprint_command_asks_the_printer_workers(
+        redis: aioredis.Redis, database_url: str, redis_url: str) -> None:
+    """`python -m workers reprint R ORDER STATION` appends the request the printer reads."""
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "workers", "reprint", R, "o7", "wok"], cwd=ROOT,
+        env=worker_env(database_url, redis_url), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    [(_, fields)] = await redis.xrange(keys.reprint(R))
+    assert (fields[b"order_id"], fields[b"station_id"], fields[b"by"]) == (b"o7", b"wok", b"cli")
