@@ -49,6 +49,5 @@ async def test_no_5xx_for_odd_parameters_and_bodies(api: Api, endpoint: Endpoint
     for body in ODD_BODIES if endpoint.method != "GET" else [None]:
         await _send(api, endpoint, good, body)
     for odd in ODD_PARAMS:
-        path = re.sub(r"\{(\w+)\}", lambda m, odd=odd: "demo" if m[1] == "rid" else odd,
-                      endpoint.path)
-        await _send(api, endpoint, path, None)
+        path = endpoint.path.replace("{rid}", "demo")
+        await _send(api, endpoint, re.sub(r"\{(\w+)\}", odd, path), None)
