@@ -43,7 +43,14 @@ from workers.logged import decode_all
 from workers.metrics import Metrics
 from workers.printbook import PrintBook, Record
 from workers.runner import Entry, Runner, text
-from workers.tickets import Layout, Slip, StationPrinter, reprint_slips, slips_for
+from workers.tickets import (
+    Layout,
+    Slip,
+    StationPrinter,
+    may_print,
+    reprint_slips,
+    slips_for,
+)
 
 if TYPE_CHECKING:
     from workers.app import Context, Role
@@ -275,7 +282,7 @@ class Enqueuer:
         oldest = now_ms() - int(self.spooler.options.max_age_s * 1000)
         for item in decode_all(entries):
             event = item.event
-            if event.ts < oldest:
+            if event.ts < oldest or not may_print(event):
                 continue
             printers = await self.spooler.printers.of(event.restaurant_id)
             if not printers:

@@ -103,6 +103,11 @@ def _picked(event: ev.Event) -> tuple[SlipKind, Order, set[str]] | None:
             return None
 
 
+def may_print(event: ev.Event) -> bool:
+    """Whether ``event`` is of a kind that prints slips (cheap: before reading printers)."""
+    return _picked(event) is not None
+
+
 def _live(order: Order, line_id: str) -> bool:
     line = order.line(line_id)
     return line is not None and line.status != DishStatus.HELD
