@@ -67,12 +67,15 @@ def stack(postgres_server: EmbeddedPostgres, redis_server: EmbeddedRedis, pg_tem
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)")
-    with sync_playwright() as pw:
+    pw = sync_playwright().start()
+    try:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
             chromium.close()
+    finally:
+        pw.stop()
 
 
 class Screens:
