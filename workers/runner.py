@@ -150,7 +150,8 @@ class Runner:
                 await self._sleep(delay)
                 delay = min(delay * 2, self.options.retry_max_s)
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                # NOGROUP: a stream or its group is gone; UNBLOCKED: deleted while we waited
+                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
                     raise
                 log.warning("runner %s: a stream lost its group (%s); recreating", group, exc)
                 self.streams.clear()
@@ -193,7 +194,12 @@ class Runner:
             where = {"restaurant": keys.restaurant_of_log(stream)}
             if self.options.stream_of is not keys.log:
                 where["stream"] = stream.rpartition(":")[2]
-            for info in await self.redis.xinfo_groups(stream):
+            try:
+                groups = await self.redis.xinfo_groups(stream)
+            except ResponseError:  # the stream is gone (Redis lost its data): find it again
+                self.streams.discard(stream)
+                continue
+            for info in groups:
                 if text(info.get("name", b"")) != group:
                     continue
                 lag = info.get("lag")

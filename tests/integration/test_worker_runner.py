@@ -227,3 +227,25 @@ async def test_metrics_endpoint_serves_counters_and_lag(redis: aioredis.Redis) -
     assert body.startswith("HTTP/1.1 200")
     assert 'worker_entries_total{group="g",outcome="acked"} 2' in body
     assert "# TYPE worker_lag gauge" in body
+
+
+async def test_a_runner_survives_redis_losing_its_streams_and_groups(
+        redis: aioredis.Redis) -> None:
+    """After FLUSHALL (Redis lost its data) the runner finds the restaurant again once it is
+    back in k:restaurants, recreates its group and goes on."""
+    await _add(redis, "r1", b"before")
+    seen: list[bytes] = []
+
+    async def handle(batch: Sequence[Entry]) -> None:
+        seen.extend(e.raw for e in batch)
+
+    runner = Runner(redis, handle, _options())
+    task = asyncio.create_task(runner.run())
+    await _until(lambda: len(seen) >= 1)
+    await redis.flushall()
+    await asyncio.sleep(0.3)  # reads and lag checks on the vanished stream meanwhile
+    await _add(redis, "r1", b"after")
+    await _until(lambda: len(seen) >= 2)
+    runner.stop()
+    await task
+    assert seen == [b"before", b"after"]
