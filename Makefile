@@ -1,13 +1,14 @@
 # Development tasks; everything runs from the project's own virtualenv (.venv).
 #   make run    PostgreSQL + Redis (embedded, data in .data/), migrations, demo data, api, hub, workers
 #   make test   ruff, mypy, then every test (they start their own throwaway servers)
+#   make loadtest  a headless lunch rush against a fresh system (docs/benchmarks.md)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run migrate test lint clean clean-data
+.PHONY: venv run migrate test lint clean clean-data loadtest
 
 venv: $(STAMP)
 
@@ -43,3 +44,18 @@ clean-data:
 .PHONY: faults
 faults: venv
 	FAULTS_SCALE=long $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/faults
+
+# Locust against a fresh system (its own PostgreSQL, Redis, api, hub, workers on free ports);
+# report.html, stats_*.csv and summary.json land in artifacts/loadtest/<profile>-<time>/.
+#   make loadtest                        full profile, Locust master + 2 workers
+#   make loadtest PROFILE=smoke WORKERS=0   the CI smoke run (< 2 minutes)
+PROFILE ?= full
+WORKERS ?= 2
+LOAD_STAMP := $(VENV)/.installed-load
+
+$(LOAD_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[embedded,test,load]'
+	touch $@
+
+loadtest: $(LOAD_STAMP)
+	$(BIN)/python -m loadtests.run --profile $(PROFILE) --workers $(WORKERS)
