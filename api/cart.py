@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from api import body
-from api.commands import execute
+from api.commands import execute, need
 from api.context import Call, Reply
 from api.guards import seated
 from api.limits import MAX_ITEMS, MAX_NOTE, MAX_QTY
@@ -49,8 +49,11 @@ async def get_cart(call: Call) -> dict[str, Any]:
     return cart_view(table_no, _cart(state), state.menu, stock, call.now)
 
 
-def _answer(tx: Tx, table_no: str, items: list[CartItem], now: int) -> dict[str, Any]:
-    return cart_view(table_no, items, tx.state.menu, {}, now)
+def _answer(state: State, table_no: str, items: list[CartItem], now: int) -> dict[str, Any]:
+    """The cart as GET shows it (availability against the stock, read with the cart)."""
+    need(state, stock=[i.dish_id for i in items if i.dish_id])
+    stock = {d: n for d, n in state.stock.items() if n is not None}
+    return cart_view(table_no, items, state.menu, stock, now)
 
 
 async def put_cart(call: Call) -> Reply:
@@ -65,7 +68,7 @@ async def put_cart(call: Call) -> Reply:
         _check_on_menu(state.menu, items, call.now)
         tx = Tx(state)
         _put(tx, table_no, items)
-        tx.response = _answer(tx, table_no, items, call.now)
+        tx.response = _answer(state, table_no, items, call.now)
         return tx
 
     return await execute(call, Reads(tables=[table_no], cart=table_no), decide)
@@ -106,7 +109,7 @@ async def change_cart(call: Call) -> Reply:
         _check_on_menu(state.menu, items, call.now)
         tx = Tx(state)
         _put(tx, table_no, items)
-        tx.response = _answer(tx, table_no, items, call.now)
+        tx.response = _answer(state, table_no, items, call.now)
         return tx
 
     return await execute(call, Reads(tables=[table_no], cart=table_no), decide)

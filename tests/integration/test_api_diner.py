@@ -327,3 +327,13 @@ async def test_unknown_order_table_and_restaurant_get_404(api: Api) -> None:
         res = await api.call(method, path, token, {"items": [{"dish_id": "d01"}]})
         assert res.status_code == 404, (path, res.text)
         assert res.json()["error"]["code"] == "not_found"
+
+
+async def test_cart_answer_marks_sold_out_items_unavailable(api: Api) -> None:
+    """A cart change answers the cart as GET shows it: a sold-out dish is unavailable."""
+    diner = await api.diner("A1")
+    await api.put("/api/r/demo/dishes/d09/stock", api.merchant, {"remaining": 0})
+    res = await api.post("/api/r/demo/tables/A1/cart/items", diner, {"dish_id": "d09", "qty": 1})
+    assert res.json()["items"][0]["available"] is False and res.json()["total_fen"] == 0
+    shown = (await api.get("/api/r/demo/tables/A1/cart", diner)).json()
+    assert shown == {k: v for k, v in res.json().items() if k != "pos"}
