@@ -30,6 +30,7 @@ def own_order(call: Call, state: State, order_id: str) -> tuple[Order, TableStat
 
 
 def table_orders(state: State, table: TableState) -> list[Order]:
-    """Every order of the table's session (read more when they were not read yet)."""
+    """Every order of the table's session (read more when they were not read yet). An order
+    no longer in the live state is left out, so a table can always be billed and cleared."""
     need(state, orders=table.order_ids)
-    return [state.order(oid) for oid in table.order_ids]
+    return [o for oid in table.order_ids if (o := state.orders.get(oid)) is not None]
