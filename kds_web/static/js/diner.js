@@ -219,6 +219,7 @@ function main(s) {
     const target = openOrder();
     const btn = cartBar.querySelector(".cart-submit");
     if (btn) btn.disabled = true;
+    if (navigator.onLine === false) toast(t("common.sent_later"), "warn");
     try {
       if (target) {
         await outbox.push({ method: "POST", path: paths.addLines(R, target.id), body: { items } });
@@ -345,7 +346,7 @@ function main(s) {
   // ---------------------------------------------------------------- actions
   function handleError(exc) {
     if (exc && exc.code === "session_ended") return endSession();
-    toast(exc instanceof ApiError ? t("common.refused", { reason: exc.message }) : t("common.sent_later"), exc instanceof ApiError ? "error" : "warn", 4500);
+    toast(exc instanceof ApiError ? t("common.refused", { reason: exc.message }) : t("common.offline_try"), exc instanceof ApiError ? "error" : "warn", 4500);
     return undefined;
   }
 

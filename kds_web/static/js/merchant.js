@@ -1,6 +1,6 @@
 // The merchant's screen: the live table board with table actions, the menu and stock editor,
 // the dashboard (inline SVG charts from the statistics endpoints) and the printable QR sheet.
-import { batched, staffSession } from "./lib/app.js";
+import { batched, onDenied, staffSession } from "./lib/app.js";
 import { bars, hbars, ranges } from "./lib/charts.js";
 import { dialog, fill, h, toast } from "./lib/dom.js";
 import { learnServerTime, money, serverNow } from "./lib/format.js";
@@ -325,6 +325,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
       badge.update(info);
       document.body.dataset.conn = info.state;
       if (info.state === "live") outbox.kick();
+      if (info.state === "denied") onDenied();
     },
   });
   setInterval(rerender, 30000);

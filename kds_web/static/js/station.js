@@ -1,6 +1,6 @@
 // The kitchen station screen: this station's tickets in arrival order, tap a dish to start and
 // again when it is ready, bump a whole ticket, recall any ticket of the day.
-import { batched, staffSession } from "./lib/app.js";
+import { batched, onDenied, staffSession } from "./lib/app.js";
 import { h, fill, toast } from "./lib/dom.js";
 import { clock, learnServerTime, serverNow, timeOfDay } from "./lib/format.js";
 import { langButton, name, onLang, t } from "./lib/i18n.js";
@@ -315,7 +315,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
       badge.update(info);
       document.body.dataset.conn = info.state;
       if (info.state === "live") outbox.kick();
-      if (info.state === "denied") toast(t("common.denied"), "error", 10000);
+      if (info.state === "denied") onDenied();
     },
   });
   onLang(render);

@@ -45,6 +45,11 @@ export function staffSession(expectedRoles, screenName) {
   return { token, claims, api, outbox, badge, hubUrl: hubUrlFromPage() };
 }
 
+/** What a staff screen does when the hub or the API refuses its token for good. */
+export function onDenied() {
+  fullMessage(icon("key"), t("common.denied"), t("common.no_token"));
+}
+
 /** Run ``fn`` at most once per animation frame, however often it is asked for. */
 export function batched(fn) {
   let queued = false;

@@ -167,6 +167,7 @@ export class Live {
 
   acked(frame) {
     if (frame.unsubscribed || String(frame.id) !== String(this.subId)) return;
+    if (!(frame.channels || []).length) return; // every channel was answered with "reload"
     this.attempt = 0;
     this.expecting = (frame.replayed || {})[this.restaurant] || 0;
     if (this.expecting === 0) this.setState(LIVE);
@@ -190,6 +191,8 @@ export class Live {
 
   async reloadAndResubscribe(frame) {
     if (frame.restaurant_id && frame.restaurant_id !== this.restaurant) return;
+    this.subId += 1; // the answer to the refused subscription no longer counts
+    this.expecting = 0;
     this.setState(CATCHING_UP, { reloading: true });
     try {
       await this.reload();

@@ -29,6 +29,7 @@ export const STRINGS = {
   "common.sound_off": S("声音：关", "Sound off"),
   "common.no_token": S("缺少访问令牌：请使用 make run 打印的完整链接打开本页。", "No access token: open this page with the full link printed by make run."),
   "common.denied": S("访问被拒绝：令牌无效、已过期或已撤销。", "Access refused: the token is invalid, expired or revoked."),
+  "common.offline_try": S("网络已断开，请稍后再试", "No connection: please try again in a moment"),
   "common.sent_later": S("已离线保存，联网后自动发送", "Saved offline; will be sent when the link returns"),
   "common.refused": S("操作被拒绝：{reason}", "Refused: {reason}"),
   "common.error": S("出错了：{reason}", "Something went wrong: {reason}"),
