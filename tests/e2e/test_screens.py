@@ -275,3 +275,19 @@ def test_the_english_switch_is_remembered_on_the_device(stack: Stack, screens: S
     wait_live(expo)
     assert expo.inner_text(".bar-title") == "Expo"
     assert "Live" in expo.inner_text(".conn")
+
+
+def test_a_dish_marked_sold_out_at_the_station_is_greyed_on_the_phone(
+        stack: Stack, screens: Screens) -> None:
+    """估清 on the wok's tablet shows 已售罄 on the diner's menu at once; restocking lifts it."""
+    diner = screens.open(stack.url("diner table A1"), PHONE, "diner")
+    wok = screens.open(stack.url("station wok"), TABLET, "wok")
+    wait_live(diner, wok)
+    dish = diner.locator('.dish[data-dish-id="d19"]')
+    assert "is-sold-out" not in (dish.get_attribute("class") or "")
+    wok.click('[data-action="sold-out"]')
+    wok.click('.soldout-list li[data-dish-id="d19"] .btn-primary')
+    diner.wait_for_selector('.dish.is-sold-out[data-dish-id="d19"]', timeout=5_000)
+    assert diner.locator('[data-dish-id="d19"] [data-add]').is_disabled()
+    wok.click('.soldout-list li[data-dish-id="d19"] .btn-go')
+    diner.wait_for_selector('.dish:not(.is-sold-out)[data-dish-id="d19"]', timeout=5_000)

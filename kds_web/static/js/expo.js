@@ -103,6 +103,8 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
         h("ul", { class: "ticket-lines" }, lns.map((ln) => lineEl(order, ln, now))))),
       h("footer", { class: "ticket-foot" },
         h("span", { class: "ticket-time" }, timeOfDay(order.created_at)),
+        h("button", { type: "button", class: ["btn", "btn-small", order.rush ? "btn-primary" : ""], dataset: { action: "rush" },
+          onclick: () => send("POST", paths.rush(R, order.id), { rush: !order.rush }, { order: order.id }) }, order.rush ? t("station.unrush") : t("station.rush")),
         h("button", { type: "button", class: "btn btn-go bump", disabled: !ready, dataset: { action: "serve-all" }, onclick: () => serveAll(order) }, `✓ ${t("expo.serve_all")}`)));
   }
 

@@ -1,7 +1,7 @@
 // The kitchen station screen: this station's tickets in arrival order, tap a dish to start and
 // again when it is ready, bump a whole ticket, recall any ticket of the day.
 import { batched, onDenied, staffSession } from "./lib/app.js";
-import { h, fill, toast } from "./lib/dom.js";
+import { dialog, fill, h, toast } from "./lib/dom.js";
 import { clock, learnServerTime, serverNow, timeOfDay } from "./lib/format.js";
 import { langButton, name, onLang, t } from "./lib/i18n.js";
 import { Live } from "./lib/live.js";
@@ -37,13 +37,14 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
   const soundBtn = h("button", { type: "button", class: "btn btn-ghost btn-small", onclick: () => { setSound(!soundOn()); renderBar(); } });
   const allDayBtn = h("button", { type: "button", class: "btn btn-ghost btn-small alldays-toggle", onclick: () => { showAllDay = !showAllDay; render(); } });
   const recallBtn = h("button", { type: "button", class: "btn btn-warn btn-small", "data-action": "recall-open", onclick: () => openRecall() });
+  const soldOutBtn = h("button", { type: "button", class: "btn btn-ghost btn-small", "data-action": "sold-out", onclick: () => openSoldOut() });
   const grid = h("main", { class: "tickets", "aria-live": "polite" });
   const held = h("section", { class: "held-lane" });
   const side = h("aside", { class: "alldays" });
   const drawer = h("div", { class: "drawer hidden", role: "dialog", "aria-modal": "true" });
   const app = document.getElementById("app");
   fill(app,
-    h("header", { class: "bar" }, title, badge.el, h("span", { class: "bar-gap" }), clockEl, allDayBtn, recallBtn, soundBtn, langButton()),
+    h("header", { class: "bar" }, title, badge.el, h("span", { class: "bar-gap" }), clockEl, allDayBtn, soldOutBtn, recallBtn, soundBtn, langButton()),
     h("div", { class: "body" }, h("div", { class: "work" }, grid, held), side),
     drawer);
 
@@ -53,6 +54,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     fill(soundBtn, icon(soundOn() ? "bell" : "bellOff"));
     soundBtn.title = soundOn() ? t("common.sound_on") : t("common.sound_off");
     recallBtn.textContent = `↺ ${t("station.recall")}`;
+    soldOutBtn.textContent = t("station.sold_out");
     allDayBtn.textContent = `Σ ${t("station.all_day")}`;
   }
 
@@ -233,6 +235,28 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     }
   }, 1000);
 
+  // ---------------------------------------------------------------- 估清: sold out / restock
+  let soldOutOpen = null;
+  function openSoldOut() {
+    const list = h("ul", { class: "soldout-list" });
+    const paint = () => fill(list, Array.from(dishes.values()).filter((d) => d.station_id === stationId).map((d) => h("li", { class: d.sold_out ? "is-sold-out" : "", dataset: { dishId: d.id } },
+      h("span", { class: "so-name" }, name(d)),
+      d.remaining != null && !d.sold_out ? h("span", { class: "chip" }, t("diner.left", { n: d.remaining })) : null,
+      d.sold_out
+        ? h("button", { type: "button", class: "btn btn-small btn-go", onclick: () => stockCommand(d, "PUT", paths.setStock(R, d.id), { remaining: null }) }, t("merchant.restock"))
+        : h("button", { type: "button", class: "btn btn-small btn-primary", onclick: () => stockCommand(d, "POST", paths.soldOut(R, d.id), {}) }, t("merchant.sold_out")))));
+    paint();
+    soldOutOpen = paint;
+    dialog(t("station.sold_out"), list, [{ label: t("common.close"), value: null }]).then(() => { soldOutOpen = null; });
+  }
+
+  function stockCommand(d, method, path, body) {
+    outbox.push({ method, path, body, meta: { dish: d.id } })
+      .then(() => api.get(paths.menu(R)))
+      .then((m) => { for (const x of m.dishes || []) dishes.set(x.id, x); if (soldOutOpen) soldOutOpen(); })
+      .catch(() => {});
+  }
+
   // ---------------------------------------------------------------- recall drawer
   async function openRecall() {
     recallOpen = true;
@@ -300,6 +324,12 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
       else if (["added", "changed"].includes(change.kind) && ["order.lines_added", "dish.urged", "dish.overdue", "order.rushed", "dish.return_requested"].includes(ev.type)) {
         beep("change"); flashUntil.set(order.id, Date.now() + 4000);
       }
+    }
+    if (change.kind === "menu" && ev.data && ev.data.dish_id && dishes.has(ev.data.dish_id)) {
+      const d = dishes.get(ev.data.dish_id);
+      d.sold_out = ev.type === "dish.sold_out" || (ev.data.remaining != null && ev.data.remaining <= 0);
+      d.remaining = ev.type === "dish.sold_out" ? 0 : ev.data.remaining;
+      if (soldOutOpen) soldOutOpen();
     }
     if (change.kind === "menu" && ev.type === "menu.changed") {
       api.get(paths.menu(R)).then((m) => { for (const d of m.dishes || []) dishes.set(d.id, d); rerender(); }).catch(() => {});

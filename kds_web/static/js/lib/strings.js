@@ -86,6 +86,7 @@ export const STRINGS = {
   "station.new_ticket": S("新单 {no}", "New ticket {no}"),
   "station.allergens": S("过敏原", "Allergens"),
   "station.note": S("备注", "Note"),
+  "station.sold_out": S("估清", "Sold out"),
   "station.sound_hint": S("点击任意处启用提示音", "Tap anywhere to enable sound"),
 
   // expo
