@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import statistics
 import sys
@@ -67,6 +68,8 @@ class Phase:
     client_cpu: float = 0.0
     p50: float = 0.0
     p99: float = 0.0
+    server_p50: float | None = None
+    server_p99: float | None = None
 
     @property
     def rate(self) -> float:
@@ -84,6 +87,15 @@ class Result:
     alive_end: int = 0
     mem_per_conn: float = 0.0
     phases: list[Phase] = field(default_factory=list)
+
+
+def quantile(buckets: list[Any], q: float) -> float:
+    """Upper bound of the bucket holding the q-quantile of a cumulative-bucket difference."""
+    total = buckets[-1][1] if buckets else 0
+    for bound, cumulative in buckets:
+        if cumulative >= q * total:
+            return float(bound)
+    return float("inf")
 
 
 def line(r: str, stamp_us: int, i: int) -> bytes:
@@ -111,11 +123,12 @@ class Bench:
         self.clients: list[asyncio.subprocess.Process] = []
         self.redis = aioredis.Redis.from_url(redis_url)
         self.host_id = uuid.uuid4().hex
+        self.port = 0
 
     async def run(self) -> Result:
         result = Result(self.kind)
         await self.redis.flushall()
-        port = free_port()
+        port = self.port = free_port()
         try:
             await self.start_server(port)
             assert self.server is not None
@@ -143,12 +156,15 @@ class Bench:
             env.update(REDIS_URL=self.redis_url, KITCHEN_SECRET_KEYS=SECRET,
                        HUB_PORT=str(port), HUB_WINDOW="200")
             cmd = [sys.executable, "-m", "hub"]
+            if self.args.profile:
+                cmd[1:1] = ["-m", "cProfile", "-o", str(self.args.profile)]
         else:
             cmd = [sys.executable, "-m", "benchmarks.hub_bench_sio", self.redis_url, str(port)]
         self.server = await asyncio.create_subprocess_exec(
             *cmd, env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT)
         assert self.server.stdout is not None
+        print(f"server pid {self.server.pid}", file=sys.stderr, flush=True)
         async with asyncio.timeout(30):
             while b"listening" not in (got := await self.server.stdout.readline()):
                 assert got, "server exited"
@@ -200,6 +216,7 @@ class Bench:
         assert self.server is not None
         await self.ask("reset")
         await asyncio.sleep(0.2)
+        lag0 = await self.server_lag()
         cpu0 = cpu_of(self.server.pid)
         started = time.monotonic()
         events = await self.publish(phase.target / self.args.per_room, seconds)
@@ -217,11 +234,28 @@ class Bench:
         phase.server_cpu = cpu_of(self.server.pid) - cpu0
         phase.deliveries = got
         phase.client_cpu = sum(r["cpu"] for r in reports)
+        lag1 = await self.server_lag()
+        if lag0 is not None and lag1 is not None:
+            counts = [(b[0], b[1] - a[1]) for a, b in zip(lag0, lag1, strict=True)]
+            phase.server_p50, phase.server_p99 = quantile(counts, 0.5), quantile(counts, 0.99)
         samples = sorted(s for r in reports for s in r["samples"])
         if samples:
             phase.p50 = statistics.median(samples)
             phase.p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
         return phase
+
+    async def server_lag(self) -> list[tuple[float, int]] | None:
+        """Cumulative buckets of the hub's own append→write lag histogram (hub only)."""
+        if self.kind != "hub":
+            return None
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        text = (await reader.read()).decode()
+        writer.close()
+        out = []
+        for m in re.finditer(r'hub_lag_ms_bucket\{le="([^"]+)"\} (\d+)', text):
+            out.append((float(m.group(1)), int(m.group(2))))
+        return out
 
     async def publish(self, events_per_s: float, seconds: float) -> int:
         loop = asyncio.get_running_loop()
@@ -246,6 +280,13 @@ class Bench:
         return sent
 
     async def stop(self) -> None:
+        if self.server is not None and self.server.returncode is None:
+            self.server.terminate()
+            try:
+                async with asyncio.timeout(60):
+                    await self.server.wait()
+            except TimeoutError:
+                self.server.kill()
         for proc in self.clients:
             if proc.stdin is not None and proc.returncode is None:
                 proc.stdin.write(b"quit\n")
@@ -263,15 +304,22 @@ class Bench:
 
 def report(results: list[Result], args: argparse.Namespace) -> str:
     rows = ["| server | connections held (start / end) | KB per idle connection | target "
-            "deliveries/s | achieved/s | p50 ms | p99 ms | server CPU s | deliveries per "
-            "server CPU-s | client CPU s |", "|" + "---|" * 10]
+            "deliveries/s | achieved/s | p50 ms | p99 ms | hub lag p50 / p99 ms | server CPU s "
+            "| deliveries per server CPU-s | client CPU s |", "|" + "---|" * 11]
     for r in results:
         for p in r.phases:
             rows.append(
                 f"| {r.kind} | {r.held} / {r.alive_end} | {r.mem_per_conn / 1024:.1f} | "
                 f"{p.target:,} | {p.rate:,.0f} | {p.p50:.1f} | {p.p99:.1f} | "
+                f"{_lag(p)} | "
                 f"{p.server_cpu:.2f} | {p.per_cpu:,.0f} | {p.client_cpu:.2f} |")
     return "\n".join(rows)
+
+
+def _lag(p: Phase) -> str:
+    if p.server_p50 is None:
+        return "–"
+    return f"≤{p.server_p50:g} / ≤{p.server_p99:g}"
 
 
 async def amain(args: argparse.Namespace) -> list[Result]:
@@ -294,8 +342,9 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--servers", nargs="+", default=["hub", "sio"])
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--profile", type=Path, help="run the hub under cProfile into this file")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     results = asyncio.run(amain(args))
     print(report(results, args))

@@ -182,7 +182,8 @@ async def open_all(kind: str, url: str, first: int, count: int, per_room: int,
                 ready: asyncio.Future[None] = loop.create_future()
                 try:
                     _, proto = await loop.create_connection(
-                        lambda: Client(kind, path, host, room, stats, ready), host, int(port))
+                        lambda ready=ready: Client(kind, path, host, room, stats, ready),  # type: ignore[misc]
+                        host, int(port))
                     await asyncio.wait_for(ready, 30)
                     clients.append(proto)
                     return
@@ -200,7 +201,7 @@ def cpu_seconds() -> float:
 
 async def main() -> None:
     kind, url, first, count, per_room = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     stats = Stats()
     clients = await open_all(kind, url, first, count, per_room, stats)

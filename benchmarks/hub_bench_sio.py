@@ -30,7 +30,7 @@ def app(redis_url: str) -> socketio.ASGIApp:
 
 def main() -> None:
     redis_url, port = sys.argv[1], int(sys.argv[2])
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print("sio listening", flush=True)
     uvicorn.run(app(redis_url), host="127.0.0.1", port=port, log_level="warning",

@@ -8,6 +8,7 @@ resume from their last position.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -24,6 +25,7 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     port = await hub.start()
+    gc.freeze()  # the loaded windows and the code live forever: keep them out of collections
     print(f"hub listening on {settings.hub_host}:{port}", flush=True)
     await stop.wait()
     logging.getLogger("hub").info("stopping: telling clients to reconnect")

@@ -54,6 +54,7 @@ class Presence:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._drops: set[asyncio.Future[None]] = set()
+        self._prefix: dict[str, bytes] = {}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="hub-presence")
@@ -82,6 +83,7 @@ class Presence:
         if conn.claims.role not in SCREEN_ROLES:
             return
         screen = screen_of(conn)
+        self._prefix.pop(conn.id, None)
         for r in conn.claims.restaurants:
             mine = self.local.get(r, {})
             if mine.get(screen) is conn:
@@ -100,6 +102,17 @@ class Presence:
         c = conn.claims
         return {"role": c.role, "station": c.station, "name": c.name, "hub": self.hub_id,
                 "seen": seen}
+
+    def packed(self, conn: Conn, seen: int) -> bytes:
+        """``codec.pack(self.info(conn, seen))``, built from a per-connection prefix."""
+        prefix = self._prefix.get(conn.id)
+        if prefix is None:
+            info = self.info(conn, 0)
+            del info["seen"]
+            prefix = bytes([0x80 | (len(info) + 1)]) + b"".join(
+                codec.pack(k) + codec.pack(v) for k, v in info.items()) + codec.pack("seen")
+            self._prefix[conn.id] = prefix
+        return prefix + codec.pack(seen)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -134,7 +147,7 @@ class Presence:
             mine = self.local.get(r, {})
             if mine:
                 pipe.hset(keys.presence(r), mapping={
-                    s: codec.pack(self.info(c, seen)) for s, c in mine.items()})
+                    s: self.packed(c, seen) for s, c in mine.items()})
             gone = self.gone.pop(r, set()) - set(mine)
             if gone:
                 pipe.hdel(keys.presence(r), *gone)

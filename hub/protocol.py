@@ -33,6 +33,7 @@ CLOSE_TOO_BIG = 1009  # a client frame over MAX_FRAME_BYTES (sent by websockets 
 CLOSE_RESTART = 1012  # the hub is going away: reconnect (to any hub) and resume
 CLOSE_UNAUTHORIZED = 4001  # token missing, malformed, expired or revoked: get a new one
 CLOSE_SLOW = 4008  # send buffer overflowed: reconnect and resume from the last position
+CLOSE_TOO_MANY = 4029  # too many connections with this token: retry later, with backoff
 
 # --------------------------------------------------------------------------- limits
 
@@ -42,6 +43,7 @@ MAX_CHANNEL_LEN = 160
 MAX_ID_LEN = 64
 MAX_ERRORS = 20  # bad requests per connection before it is closed with CLOSE_POLICY
 MAX_SCREEN_LEN = 64
+MAX_CONNECTIONS_PER_TOKEN = 8  # a tablet reloading its page, a merchant with a few tabs
 
 _POS = re.compile(r"^\d{1,15}-\d{1,10}$")
 _SCREEN = re.compile(r"^[\w.:-]{1,64}$")
@@ -114,6 +116,8 @@ def decode(raw: str | bytes) -> Any:
         return codec.loads(raw) if isinstance(raw, str) else codec.unpack(raw)
     except CodecError as exc:
         raise ProtocolError("bad_encoding", str(exc)) from exc
+    except RecursionError as exc:  # "[[[[…" fits in one frame and is valid JSON up to a depth
+        raise ProtocolError("bad_encoding", "the frame is nested too deeply") from exc
 
 
 def parse(raw: str | bytes) -> Request:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from hub.conn import Conn
@@ -11,6 +12,7 @@ class Registry:
     def __init__(self) -> None:
         self.subscribers: dict[str, set[Conn]] = {}
         self.conns: dict[str, Conn] = {}
+        self.per_token: Counter[str] = Counter()  # token id (jti) → open connections
 
     def __len__(self) -> int:
         return len(self.conns)
@@ -20,6 +22,8 @@ class Registry:
         return sum(len(c.channels) for c in self.conns.values())
 
     def connect(self, conn: Conn) -> None:
+        if conn.id not in self.conns:
+            self.per_token[conn.claims.jti] += 1
         self.conns[conn.id] = conn
 
     def add(self, conn: Conn, names: Iterable[str]) -> None:
@@ -40,7 +44,14 @@ class Registry:
 
     def disconnect(self, conn: Conn) -> None:
         self.remove(conn, list(conn.channels))
-        self.conns.pop(conn.id, None)
+        if self.conns.pop(conn.id, None) is not None:
+            self.per_token[conn.claims.jti] -= 1
+            if self.per_token[conn.claims.jti] <= 0:
+                del self.per_token[conn.claims.jti]
+
+    def of_token(self, jti: str) -> int:
+        """How many connections this token holds open."""
+        return self.per_token.get(jti, 0)
 
     def watching(self, name: str) -> set[Conn]:
         return self.subscribers.get(name, set())

@@ -9,6 +9,7 @@ transport buffer passes ``send_buffer_bytes`` is closed with ``CLOSE_SLOW``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -156,12 +157,16 @@ class Hub:
         auth = self._auth.pop(ws, None)
         fmt = protocol.SUBPROTOCOLS.get(ws.subprotocol or "", protocol.JSON)
         if not isinstance(auth, Claims):
-            self.metrics.refused += 1
             reason = auth.reason if auth is not None else "no token"
-            error = ProtocolError("unauthorized", reason)
-            payload = frames.payload(frames.error(error), fmt)
-            await ws.send(payload.decode() if fmt == protocol.JSON else payload)
-            await ws.close(protocol.CLOSE_UNAUTHORIZED, reason[:120])
+            await self._turn_away(ws, fmt, ProtocolError("unauthorized", reason),
+                                  protocol.CLOSE_UNAUTHORIZED)
+            return
+        if self.registry.of_token(auth.jti) >= protocol.MAX_CONNECTIONS_PER_TOKEN:
+            limit = protocol.MAX_CONNECTIONS_PER_TOKEN
+            error = ProtocolError("too_many_connections",
+                                  f"this token already holds {limit} connections",
+                                  temporary=True)
+            await self._turn_away(ws, fmt, error, protocol.CLOSE_TOO_MANY)
             return
         screen = protocol.screen_id(parse_qs(ws.request.path.partition("?")[2] if ws.request
                                              else "").get("screen", [None])[0])
@@ -180,6 +185,15 @@ class Hub:
             conn.closing = True
             self.registry.disconnect(conn)
             self.presence.offline(conn)
+
+    async def _turn_away(self, ws: ServerConnection, fmt: int, error: ProtocolError,
+                         code: int) -> None:
+        """One error frame, then a close with ``code``: the client can tell why."""
+        self.metrics.refused += 1
+        payload = frames.payload(frames.error(error), fmt)
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(payload.decode() if fmt == protocol.JSON else payload)
+        await ws.close(code, error.reason[:120])
 
     async def _handle(self, conn: Conn, message: str | bytes) -> None:
         request_id: str | None = None
@@ -352,6 +366,7 @@ LIMITS = {
     "max_frame_bytes": protocol.MAX_FRAME_BYTES,
     "max_channels": protocol.MAX_CHANNELS,
     "max_errors": protocol.MAX_ERRORS,
+    "max_connections_per_token": protocol.MAX_CONNECTIONS_PER_TOKEN,
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from websockets.exceptions import ConnectionClosed
 
+from hub.protocol import parse_pos
 from kitchen.embedded import free_port
 from tests.integration.hub_support import (
     EPOCH,
@@ -36,7 +37,7 @@ async def test_resume_after_missed_events_gets_exactly_those_in_order(
         redis: aioredis.Redis, redis_url: str) -> None:
     """A station that drops and misses 7 of its events (among others) gets exactly those 7."""
     await open_restaurant(redis)
-    async with running_hub(hub_settings(redis_url)) as (_, url):
+    async with running_hub(hub_settings(redis_url)) as (hub, url):
         async with client(url, token("station", station="wok")) as c:
             ack = await c.subscribe([WOK])
             assert ack["positions"][R]["epoch"] == EPOCH
@@ -48,6 +49,7 @@ async def test_resume_after_missed_events_gets_exactly_those_in_order(
         mixed = [e for pair in zip(mine, others, strict=False) for e in pair]
         positions = await publish(redis, *mixed, *mine[5:])
         wanted = [p for i, p in enumerate(positions) if i % 2 == 0 or i >= 10]
+        assert await hub.feed.reach(R, parse_pos(positions[-1]), 5)  # replayed, not live
         async with client(url, token("station", station="wok")) as c:
             ack = await c.subscribe([WOK], {R: {"pos": last, "epoch": EPOCH}})
             assert ack["op"] == "ack" and ack["replayed"] == {R: 7}

@@ -89,3 +89,19 @@ def test_empty_registry_has_no_watchers() -> None:
     """Nobody watches anything in an empty registry."""
     r = Registry()
     assert len(r) == 0 and r.watching("expo:r1") == set() and r.subscriptions == 0
+
+
+def test_presence_entries_pack_like_the_codec() -> None:
+    """The pre-packed presence entry decodes to the same map codec.pack would write."""
+    from hub.presence import Presence
+    from kitchen import codec
+    from kitchen.tokens import Claims
+
+    class FakeConn:
+        id = "h/1"
+        claims = Claims("station", ("r1",), station="wok", name="灶台")
+
+    p = Presence(None, "hub-a", lambda r: False, lambda r, s: None)  # type: ignore[arg-type]
+    conn = FakeConn()
+    got = codec.unpack(p.packed(conn, 1234))  # type: ignore[arg-type]
+    assert got == p.info(conn, 1234)  # type: ignore[arg-type]
