@@ -147,12 +147,12 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
       chips.length ? h("div", { class: "line-chips" }, chips) : null,
       line.note ? h("div", { class: "line-note" }, `✎ ${line.note}`) : null,
       allergens.length ? h("div", { class: "line-allergens" }, `⚠ ${allergens.map(allergenName).join(" · ")}`) : null,
-      (dish.tags || []).length ? h("div", { class: "line-tags" }, dish.tags.join(" · ")) : null,
-      line.return_requested ? h("div", { class: "line-return" },
-        h("span", {}, t("flag.return_requested")),
-        h("button", { type: "button", class: "btn btn-small btn-primary", onclick: (e) => { e.stopPropagation(); decideReturn(order, line, true); } }, t("station.approve")),
-        h("button", { type: "button", class: "btn btn-small", onclick: (e) => { e.stopPropagation(); decideReturn(order, line, false); } }, t("station.refuse"))) : null),
-    h("span", { class: ["line-state", `state-${shown}`] }, wait ? [icon("hourglass"), " ", t(`status.${shown}`)] : t(`status.${line.status}`)));
+      (dish.tags || []).length ? h("div", { class: "line-tags" }, dish.tags.join(" · ")) : null),
+    h("span", { class: ["line-state", `state-${shown}`] }, wait ? [icon("hourglass"), " ", t(`status.${shown}`)] : t(`status.${line.status}`)),
+    line.return_requested ? h("div", { class: "line-return" },
+      h("span", { class: "lr-label" }, t("flag.return_requested")),
+      h("button", { type: "button", class: "btn btn-small btn-primary", dataset: { action: "approve-return" }, onclick: (e) => { e.stopPropagation(); decideReturn(order, line, true); } }, t("station.approve")),
+      h("button", { type: "button", class: "btn btn-small", dataset: { action: "refuse-return" }, onclick: (e) => { e.stopPropagation(); decideReturn(order, line, false); } }, t("station.refuse"))) : null);
   }
 
   function card(order, now) {
