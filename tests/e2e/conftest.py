@@ -18,7 +18,14 @@ from typing import Any
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
 
 from kitchen.embedded import EmbeddedPostgres, EmbeddedRedis
 from tests.e2e.stack import ROOT, Stack, run_async
@@ -27,8 +34,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-TABLET = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+TABLET: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 async def _fresh_database(server: EmbeddedPostgres, template: str) -> str:
@@ -86,7 +93,7 @@ class Screens:
         self.contexts: list[BrowserContext] = []
         self.problems: list[str] = []
 
-    def open(self, url: str, size: dict[str, int] | None = None, name: str = "") -> Page:
+    def open(self, url: str, size: ViewportSize | None = None, name: str = "") -> Page:
         context = self.browser.new_context(viewport=size or TABLET, locale="zh-CN",
                                            timezone_id="Asia/Shanghai")
         self.contexts.append(context)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Dialog, Page
 
 from tests.e2e.conftest import PHONE, TABLET, Screens, api_call, token_of
 from tests.e2e.stack import Stack
@@ -53,7 +53,9 @@ def pos_key(pos: str | None) -> tuple[int, int]:
 
 
 def ticket_ids(page: Page) -> list[str]:
-    return page.eval_on_selector_all(".tickets .ticket", "els => els.map(e => e.dataset.orderId)")
+    ids: list[str] = page.eval_on_selector_all(".tickets .ticket",
+                                               "els => els.map(e => e.dataset.orderId)")
+    return ids
 
 
 def test_diner_order_reaches_the_right_stations_and_a_bump_shows_ready_on_the_phone(
@@ -67,8 +69,13 @@ def test_diner_order_reaches_the_right_stations_and_a_bump_shows_ready_on_the_ph
     cold = screens.open(stack.url("station cold"), TABLET, "cold")
     steam = screens.open(stack.url("station steam"), TABLET, "steam")
     alerts: list[str] = []
+
+    def on_dialog(d: Dialog) -> None:
+        alerts.append(d.message)
+        d.dismiss()
+
     for page in (diner, friend, wok, cold, steam):
-        page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+        page.on("dialog", on_dialog)
     wait_live(diner, friend, wok, cold, steam)
 
     add_to_cart(diner, "d18", 1)  # 宫保鸡丁: wok
