@@ -124,13 +124,8 @@ class Stack:
     def start(self, timeout: float = 30.0) -> Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.urls = run_async(self.seed())
-        env = self.env()
         for name, module in PROCESSES:
-            log = (self.log_dir / f"{name}.log").open("wb")
-            self.logs[name] = log
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True)
+            self.spawn(name, module)
         try:
             wait_http(f"{self.api_url}/healthz", timeout, self.procs)
             wait_http(f"http://127.0.0.1:{self.hub_port}/healthz", timeout, self.procs)
@@ -138,6 +133,29 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def spawn(self, name: str, module: str) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.logs[name] = log
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", module], cwd=ROOT, env=self.env(), stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop_one(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop one process (SIGTERM: the graceful way; SIGKILL: a crash)."""
+        proc = self.procs[name]
+        proc.send_signal(sig)
+        proc.wait(timeout=15)
+        self.logs[name].close()
+
+    def start_one(self, name: str, timeout: float = 30.0) -> None:
+        """Start a stopped process again on the same port and wait until it is healthy."""
+        module = dict(PROCESSES)[name]
+        self.spawn(name, module)
+        health = {"api": f"{self.api_url}/healthz",
+                  "hub": f"http://127.0.0.1:{self.hub_port}/healthz"}.get(name)
+        if health:
+            wait_http(health, timeout, {name: self.procs[name]})
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -152,7 +170,8 @@ class Stack:
                 proc.kill()
                 proc.wait()
         for log in self.logs.values():
-            log.close()
+            if not log.closed:
+                log.close()
         self.procs.clear()
 
     def url(self, prefix: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -299,3 +300,23 @@ def test_a_dish_marked_sold_out_at_the_station_is_greyed_on_the_phone(
     assert diner.locator('[data-dish-id="d19"] [data-add]').is_disabled()
     wok.click('.soldout-list li[data-dish-id="d19"] .btn-go')
     diner.wait_for_selector('.dish:not(.is-sold-out)[data-dish-id="d19"]', timeout=5_000)
+
+
+def test_a_hub_restart_is_survived_with_every_ticket_once(stack: Stack, screens: Screens) -> None:
+    """The hub goes away (killed) while orders keep coming and comes back: the station shows
+    offline, reconnects by itself, and shows each ticket once."""
+    wok = screens.open(stack.url("station wok"), TABLET, "wok")
+    wait_live(wok)
+    open_table(stack, "A5")
+    stack.stop_one("hub", signal.SIGKILL)
+    try:
+        wok.wait_for_selector('.conn[data-conn="offline"]', timeout=20_000)
+        placed = [order_as_waiter(stack, "A5", [{"dish_id": "d14", "qty": 1}])["order"]["id"]
+                  for _ in range(2)]
+    finally:
+        stack.start_one("hub")
+    wok.wait_for_selector(LIVE, timeout=20_000)
+    for order_id in placed:
+        wok.wait_for_selector(f'.ticket[data-order-id="{order_id}"]', timeout=5_000)
+    shown = Counter(ticket_ids(wok))
+    assert all(n == 1 for n in shown.values()), f"duplicated tickets: {shown}"
