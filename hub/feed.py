@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from hub.metrics import Metrics
 from hub.protocol import parse_pos
+from hub.tail import Tail, field
 from hub.window import ZERO, Entry, Window
 from kitchen import codec, keys
 from kitchen.errors import CodecError
@@ -49,8 +50,7 @@ class Feed:
         self.revoked: dict[str, frozenset[str]] = {}
         self.ready = asyncio.Event()
         self.redis = aioredis.Redis.from_url(redis_url, socket_timeout=5)
-        self.reader = aioredis.Redis.from_url(
-            redis_url, socket_timeout=BLOCK_MS / 1000 + 5, single_connection_client=True)
+        self.tail = Tail(redis_url, block_ms=BLOCK_MS, count=READ_COUNT)
         self._keys: dict[str, bytes] = {}
         self._loading: dict[str, asyncio.Future[Window]] = {}
         self._advanced = asyncio.Event()
@@ -66,7 +66,7 @@ class Feed:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.reader.aclose()
+        await self.tail.close()
         await self.redis.aclose()
 
     # ------------------------------------------------------------------ windows
@@ -92,7 +92,8 @@ class Feed:
         epoch, newest, info, revoked = await pipe.execute(raise_on_error=False)
         if isinstance(epoch, Exception) or isinstance(newest, Exception):
             raise epoch if isinstance(epoch, Exception) else newest
-        entries = [e for e in (self._entry(pos, fields) for pos, fields in reversed(newest)) if e]
+        entries = [e for e in (self._entry(pos, fields.get(keys.STREAM_FIELD))
+                               for pos, fields in reversed(newest)) if e]
         window = Window(self.window_size, "" if epoch is None else _text(epoch),
                         self._floor(newest, info))
         window.fill(e for e in entries if e.key > window.floor)
@@ -101,8 +102,12 @@ class Feed:
         if not isinstance(revoked, Exception):
             self.revoked[restaurant_id] = frozenset(_text(j) for j in revoked)
         if install:
-            self.windows[restaurant_id] = window
+            self._install(restaurant_id, window)
         return window
+
+    def _install(self, restaurant_id: str, window: Window) -> None:
+        self.windows[restaurant_id] = window
+        self.tail.follow(self._key(restaurant_id), window.last_pos)
 
     def _floor(self, newest: list[Any], info: Any) -> tuple[int, int]:
         """Position before which the stream can no longer tell what happened."""
@@ -114,8 +119,7 @@ class Feed:
             return ZERO  # nothing was ever trimmed or deleted
         return parse_pos(_text(newest[-1][0]))
 
-    def _entry(self, pos: Any, fields: dict[bytes, bytes]) -> Entry | None:
-        raw = fields.get(keys.STREAM_FIELD)
+    def _entry(self, pos: Any, raw: bytes | None) -> Entry | None:
         try:
             if raw is None:
                 raise CodecError("stream entry without an event field")
@@ -150,18 +154,15 @@ class Feed:
             if not self.windows:
                 await asyncio.sleep(0.1)
                 continue
-            names = [self._key(r) for r in self.windows]
-            positions = [w.last_pos for w in self.windows.values()]
             try:
-                reply = await self.reader.execute_command(  # type: ignore[no-untyped-call]
-                    "XREAD", "COUNT", READ_COUNT, "BLOCK", BLOCK_MS, "STREAMS", *names, *positions)
+                reply = await self.tail.read()
             except (RedisError, OSError) as exc:
                 log.warning("stream read failed, retrying in %.1fs: %s", backoff, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
             backoff = 0.1
-            if self._take(list(reply or [])) < READ_COUNT:
+            if self._take(reply) < READ_COUNT:
                 # Let a few milliseconds of events gather: one read and one write per
                 # connection then carry several events, for a few ms of latency.
                 await asyncio.sleep(PACE_S)
@@ -182,11 +183,12 @@ class Feed:
                 continue
             taken += len(items)
             for pos, fields in items:
-                entry = self._entry(pos, fields)
+                entry = self._entry(pos, field(fields, keys.STREAM_FIELD))
                 if entry is None:
                     window.advance(parse_pos(_text(pos)))
                 elif window.append(entry):
                     fresh.append(entry)
+            self.tail.follow(stream, window.last_pos)
         self.metrics.events += len(fresh)
         if fresh:
             self.on_events(fresh)
@@ -230,5 +232,5 @@ class Feed:
         log.warning("epoch of %s changed (%r → %r): reloading its window",
                     restaurant_id, window.epoch, epoch)
         fresh = await self._load(restaurant_id, install=False)
-        self.windows[restaurant_id] = fresh
+        self._install(restaurant_id, fresh)
         self.on_reset(restaurant_id, fresh)

@@ -105,3 +105,18 @@ def test_presence_entries_pack_like_the_codec() -> None:
     conn = FakeConn()
     got = codec.unpack(p.packed(conn, 1234))  # type: ignore[arg-type]
     assert got == p.info(conn, 1234)  # type: ignore[arg-type]
+
+
+def test_tail_command_is_the_xread_resp_array() -> None:
+    """The incrementally built XREAD is the RESP array redis would get, ids in key order."""
+    from hub.tail import Tail, field
+
+    tail = Tail("redis://127.0.0.1:1/0", block_ms=1000, count=10)
+    tail.follow(b"k:{a}:log", "0-0")
+    tail.follow(b"k:{b}:log", "5-1")
+    tail.follow(b"k:{a}:log", "7-0")
+    parts = [b"XREAD", b"COUNT", b"10", b"BLOCK", b"1000", b"STREAMS",
+             b"k:{a}:log", b"k:{b}:log", b"7-0", b"5-1"]
+    assert tail.command() == b"*10\r\n" + b"".join(
+        b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+    assert field([b"x", b"1", b"e", b"2"], b"e") == b"2" and field([b"x", b"1"], b"e") is None

@@ -1,0 +1,72 @@
+"""One blocking XREAD over every restaurant's stream, with a command built incrementally.
+
+``XREAD COUNT c BLOCK b STREAMS k1 … kn id1 … idn`` names every stream at every call. Packing
+that command with redis-py costs about 1 µs per argument (half a millisecond for 500
+restaurants), paid a few hundred times a second. Here the keys are packed once and each
+stream's id only when it moves, so a call costs a join of cached bytes. The reply is the raw
+RESP reply (``[[key, [[id, [field, value, …]], …]], …]``; a map under RESP3), read on a connection of its own
+whose socket timeout exceeds the BLOCK time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio.connection import Connection, parse_url
+
+Reply = list[tuple[bytes, list[Any]]]
+
+
+def bulk(data: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+class Tail:
+    def __init__(self, redis_url: str, *, block_ms: int, count: int) -> None:
+        options: dict[str, Any] = dict(parse_url(redis_url))
+        connection_class = options.pop("connection_class", Connection)
+        self.conn: Connection = connection_class(
+            **options, socket_timeout=block_ms / 1000 + 5, socket_connect_timeout=5)
+        self.head = b"".join(bulk(x) for x in (
+            b"XREAD", b"COUNT", b"%d" % count, b"BLOCK", b"%d" % block_ms, b"STREAMS"))
+        self.ids: dict[bytes, bytes] = {}  # stream key → its packed last id, in command order
+        self.keys_blob = b""
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def follow(self, key: bytes, last_id: str) -> None:
+        """Read ``key`` from after ``last_id`` (a new stream joins at the end)."""
+        if key not in self.ids:
+            self.keys_blob += bulk(key)
+        self.ids[key] = bulk(last_id.encode())
+
+    def command(self) -> bytes:
+        n = len(self.ids)
+        return b"*%d\r\n" % (6 + 2 * n) + self.head + self.keys_blob + b"".join(self.ids.values())
+
+    async def read(self) -> Reply:
+        """Entries after each stream's id (waits up to the BLOCK time; [] when none)."""
+        try:
+            await self.conn.send_packed_command(self.command(), check_health=False)
+            reply = await self.conn.read_response()
+        except BaseException:
+            await self.conn.disconnect()
+            raise
+        if reply is None:
+            return []
+        if isinstance(reply, dict):  # RESP3 answers XREAD with a map
+            return list(reply.items())
+        return list(reply)
+
+    async def close(self) -> None:
+        await self.conn.disconnect()
+
+
+def field(fields: list[Any], name: bytes) -> bytes | None:
+    """The value of ``name`` in a raw entry's flat [field, value, …] list."""
+    for i in range(0, len(fields) - 1, 2):
+        if fields[i] == name:
+            value: bytes = fields[i + 1]
+            return value
+    return None
