@@ -40,6 +40,7 @@ FEN: S = {"type": "integer", "minimum": 0, "description": "price in fen (1 yuan 
 ID: S = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
 POS: S = {"type": "string", "description": "stream position of the last event of this change"}
 NULL_INT: S = {"type": ["integer", "null"]}
+NULL_STR: S = {"type": ["string", "null"]}
 ANY_OBJ: S = {"type": "object"}
 
 ITEM = obj({
@@ -162,8 +163,8 @@ SCHEMAS: dict[str, S] = {
     "TokenIssued": obj({"token": STR, "id": STR, "role": STR, "station": STR, "label": STR,
                         "expires_at": {"type": "integer", "description": "seconds"},
                         "pos": STR}),
-    "TokenList": obj({"tokens": arr(obj({"id": STR, "role": STR, "station_id": STR,
-                                         "table_no": STR, "label": STR, "created_at": MS,
+    "TokenList": obj({"tokens": arr(obj({"id": STR, "role": STR, "station_id": NULL_STR,
+                                         "table_no": NULL_STR, "label": STR, "created_at": MS,
                                          "expires_at": MS, "revoked_at": NULL_INT}))}),
     "TokenRevoked": obj({"id": STR, "role": STR, "revoked_at": MS, "pos": STR}),
     "TableQr": obj({"table": STR, "id": STR, "token": STR, "url": STR,
