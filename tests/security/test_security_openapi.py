@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -57,7 +56,7 @@ def _aim(case: schemathesis.Case) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_generated_requests_get_documented_answers_and_never_5xx(
         case: schemathesis.Case, api: Api) -> None:
@@ -68,7 +67,7 @@ def test_generated_requests_get_documented_answers_and_never_5xx(
 
 
 @schema.parametrize()
-@settings(max_examples=4, deadline=None, derandomize=True,
+@settings(max_examples=4, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_generated_requests_without_a_token_never_5xx(case: schemathesis.Case, api: Api
                                                       ) -> None:
