@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from redis.asyncio.client import Pipeline
 from starlette.requests import Request
 
 from api.context import Services
@@ -76,12 +77,14 @@ async def authenticate(request: Request, svc: Services, roles: Sequence[str]
     claims.require_role(*roles)
     rid = str(request.path_params.get("rid", claims.restaurant))
     claims.require_restaurant(rid)
-    pipe = svc.redis.pipeline(transaction=False)
-    pipe.sismember(keys.revoked(rid), claims.jti)
-    pipe.exists(keys.menu(rid))
-    if claims.role == DINER:
-        pipe.hget(keys.tables(rid), claims.table)
-    revoked, exists, *rest = await pipe.execute()
+
+    def build(pipe: Pipeline) -> None:
+        pipe.sismember(keys.revoked(rid), claims.jti)
+        pipe.exists(keys.menu(rid))
+        if claims.role == DINER:
+            pipe.hget(keys.tables(rid), claims.table)
+
+    revoked, exists, *rest = await svc.store.batch.run(build)  # one trip shared by requests
     if revoked:
         raise AuthError("this token was revoked")
     if not exists:

@@ -79,9 +79,11 @@ async def place_order(call: Call) -> Reply:
     items = _items(call)
     clear_cart = body.boolean(call.body, "clear_cart", default=True)
     svc, order_id = call.svc, uuid.uuid4().hex
-    if not await svc.redis.exists(keys.idem(call.rid, call.idem or "-")):
+    idem = keys.idem(call.rid, call.idem or "-")
+    (seen,) = await svc.store.batch.run(lambda pipe: pipe.exists(idem))  # a shared trip
+    if not seen:
         window = ratelimit.Window(svc.limits.orders_per_table, svc.limits.orders_window_s)
-        await ratelimit.hit(svc.redis, call.rid, f"order:{table_no}", window, time.time(),
+        await ratelimit.hit(svc.store.batch, call.rid, f"order:{table_no}", window, time.time(),
                             "orders at this table")
 
     def decide(state: State) -> Tx:

@@ -26,8 +26,11 @@ from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
 
 from kitchen import codec, keys
+from kitchen.batching import Batcher
 from kitchen.errors import ConflictError, NotFound
 from kitchen.events import Event
 from kitchen.model import Menu, Order, TableState
@@ -140,6 +143,7 @@ class Store:
         self.maxlen = maxlen
         self.idempotency_ttl = idempotency_ttl
         self._script = redis.register_script(COMMIT_SCRIPT)
+        self.batch = Batcher(redis)  # reads and commits of concurrent commands share trips
         self._menus: dict[str, tuple[bytes, Menu]] = {}
 
     # ------------------------------------------------------------------ reading
@@ -162,9 +166,6 @@ class Store:
                    idempotency_key: str | None = None) -> State | Committed:
         """The state a command needs, or the first answer when the key was seen before."""
         r = restaurant_id
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(keys.idem(r, idempotency_key or "-"), "r", "p")
-        pipe.get(keys.menu(r))
         slots: list[Slot] = []
         for no in reads.tables:
             slots.append((keys.tables(r), no))
@@ -176,12 +177,17 @@ class Store:
             slots.append((keys.seq(r), ""))
         if reads.cart:
             slots.append((keys.cart(r, reads.cart), ""))
-        for key, fld in slots:
-            if fld:
-                pipe.hget(key, fld)
-            else:
-                pipe.get(key)
-        (seen, pos), menu_raw, *values = await pipe.execute()
+
+        def build(pipe: Pipeline) -> None:
+            pipe.hmget(keys.idem(r, idempotency_key or "-"), "r", "p")
+            pipe.get(keys.menu(r))
+            for key, fld in slots:
+                if fld:
+                    pipe.hget(key, fld)
+                else:
+                    pipe.get(key)
+
+        (seen, pos), menu_raw, *values = await self.batch.run(build)
         if idempotency_key and seen is not None:
             return Committed(codec.unpack(seen), (pos or b"").decode(), duplicate=True)
         raw = dict(zip(slots, values, strict=True))
@@ -268,7 +274,16 @@ class Store:
             "v": [codec.encode(e) for e in tx.events],
             "r": codec.pack(tx.response),
         }
-        result: Any = await self._script(keys=key_list, args=[codec.pack_for_lua(plan)])
+        args = [codec.pack_for_lua(plan)]
+        sha = self._script.sha
+
+        def build(pipe: Pipeline) -> None:
+            pipe.evalsha(sha, len(key_list), *key_list, *args)
+
+        try:
+            (result,) = await self.batch.run(build)
+        except NoScriptError:  # a restarted or flushed Redis: load the script and run it
+            result = await self._script(keys=key_list, args=args)
         status = result[0]
         if status == b"conflict":
             return None

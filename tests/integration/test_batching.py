@@ -1,0 +1,58 @@
+"""Micro-batching of Redis commands against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from kitchen.batching import Batcher
+
+
+class CountingBatcher(Batcher):
+    """Counts the pipelines it sends."""
+
+    trips = 0
+
+    async def _send(self, batch):  # type: ignore[no-untyped-def]
+        self.trips += 1
+        await super()._send(batch)
+
+
+async def test_concurrent_callers_share_one_trip_and_get_their_own_replies(redis: Redis) -> None:
+    """Fifty callers in one turn of the loop: one pipeline, each gets exactly its replies."""
+    batch = CountingBatcher(redis)
+
+    async def caller(n: int) -> list[object]:
+        return await batch.run(lambda p: (p.set(f"k{n}", n), p.incrby(f"k{n}", n)))
+
+    replies = await asyncio.gather(*(caller(n) for n in range(50)))
+    assert replies == [[True, 2 * n] for n in range(50)]
+    assert batch.trips == 1
+
+
+async def test_a_failing_command_fails_only_its_caller(redis: Redis) -> None:
+    """A command Redis refuses raises in the caller that queued it; the others succeed."""
+    batch = Batcher(redis)
+    await redis.set("text", "abc")
+    good = batch.run(lambda p: p.incr("counter"))
+    bad = batch.run(lambda p: p.incr("text"))
+    results = await asyncio.gather(good, bad, return_exceptions=True)
+    assert results[0] == [1]
+    assert isinstance(results[1], ResponseError)
+
+
+async def test_a_builder_that_raises_fails_only_its_caller(redis: Redis) -> None:
+    """A builder error leaves no half-queued commands behind for the others."""
+    batch = Batcher(redis)
+
+    def broken(pipe: object) -> None:
+        pipe.incr("a")  # type: ignore[attr-defined]
+        raise ValueError("bad input")
+
+    failed, ok = await asyncio.gather(batch.run(broken), batch.run(lambda p: p.incr("b")),
+                                      return_exceptions=True)
+    assert isinstance(failed, ValueError)
+    assert ok == [1]
+    assert await redis.get("a") is None
