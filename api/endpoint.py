@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api import auth, body, idempotency
+from api import auth, body, idempotency, ratelimit
 from api.context import Call, Reply, Services
 from api.errors import JSONAnswer, error_body, refusal
 from kitchen.errors import InvalidInput, KitchenError, NotFound
@@ -98,11 +98,23 @@ async def prepare(ep: Endpoint, request: Request, svc: Services) -> Call:
         assert call.claims is not None
         key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
         call.idem = idempotency.scoped(auth.subject(call.claims), key)
+        if call.claims.role == auth.DINER:
+            await _diner_budget(call)
     if ep.method != "GET":
         call.body = await body.read_json(request, svc.limits.body_bytes)
     call.fingerprint = idempotency.fingerprint(ep.method, ep.path, request.path_params,
                                                call.body)
     return call
+
+
+async def _diner_budget(call: Call) -> None:
+    """Each command of a diner token counts; past the limit, 429 until the window ends.
+    Anyone at the table can get a diner token, and every command adds to the log that every
+    screen and worker reads."""
+    limits, claims = call.svc.limits, call.who
+    window = ratelimit.Window(limits.diner_commands, limits.diner_window_s)
+    await ratelimit.hit(call.svc.redis, call.rid, f"diner:{claims.jti}", window,
+                        call.now / 1000, "commands from this phone")
 
 
 def render(ep: Endpoint, result: Any) -> Response:
