@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from hub.metrics import Metrics
 from hub.protocol import parse_pos
-from hub.tail import Tail, field
+from hub.tail import Raw, Tail, field, pack
 from hub.window import ZERO, Entry, Window
 from kitchen import codec, keys
 from kitchen.errors import CodecError
@@ -51,6 +51,8 @@ class Feed:
         self.ready = asyncio.Event()
         self.redis = aioredis.Redis.from_url(redis_url, socket_timeout=5)
         self.tail = Tail(redis_url, block_ms=BLOCK_MS, count=READ_COUNT)
+        self.control = Raw(redis_url, socket_timeout=10)
+        self._refresh: tuple[tuple[str, ...], bytes] = (("-",), b"")  # (restaurants, command)
         self._keys: dict[str, bytes] = {}
         self._loading: dict[str, asyncio.Future[Window]] = {}
         self._advanced = asyncio.Event()
@@ -67,6 +69,7 @@ class Feed:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.tail.close()
+        await self.control.close()
         await self.redis.aclose()
 
     # ------------------------------------------------------------------ windows
@@ -205,16 +208,17 @@ class Feed:
                 log.warning("refresh failed: %s", exc)
 
     async def refresh(self) -> None:
-        """Find new restaurants; notice changed epochs and revoked tokens."""
-        known = list(self.windows)
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.smembers(keys.RESTAURANTS)
-        for r in known:
-            pipe.get(keys.epoch(r))
-            pipe.smembers(keys.revoked(r))
-        members, *rest = await pipe.execute()
+        """Find new restaurants; notice changed epochs and revoked tokens (one round trip)."""
+        known = tuple(self.windows)
+        if self._refresh[0] != known:
+            self._refresh = (known, b"".join([pack(b"SMEMBERS", keys.RESTAURANTS.encode()), *(
+                pack(b"GET", keys.epoch(r).encode()) + pack(b"SMEMBERS", keys.revoked(r).encode())
+                for r in known)]))
+        members, *rest = await self.control.call(self._refresh[1], 1 + 2 * len(known), 10)
         for r, epoch, revoked in zip(known, rest[::2], rest[1::2], strict=True):
-            await self._check_epoch(r, "" if epoch is None else _text(epoch))
+            window = self.windows.get(r)
+            if window is not None and window.epoch != ("" if epoch is None else _text(epoch)):
+                await self._reset(r, window)
             jtis = frozenset(_text(j) for j in revoked)
             if jtis != self.revoked.get(r, frozenset()):
                 added = set(jtis - self.revoked.get(r, frozenset()))
@@ -225,12 +229,10 @@ class Feed:
             if r not in self.windows:
                 await self.ensure(r)
 
-    async def _check_epoch(self, restaurant_id: str, epoch: str) -> None:
-        window = self.windows.get(restaurant_id)
-        if window is None or window.epoch == epoch:
-            return
-        log.warning("epoch of %s changed (%r → %r): reloading its window",
-                    restaurant_id, window.epoch, epoch)
+    async def _reset(self, restaurant_id: str, window: Window) -> None:
+        """The log was rebuilt (its epoch changed): reload its window, tell the hub."""
         fresh = await self._load(restaurant_id, install=False)
+        log.warning("epoch of %s changed (%r → %r): window reloaded",
+                    restaurant_id, window.epoch, fresh.epoch)
         self._install(restaurant_id, fresh)
         self.on_reset(restaurant_id, fresh)

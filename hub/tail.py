@@ -10,6 +10,9 @@ own whose socket timeout exceeds the BLOCK time.
 
 from __future__ import annotations
 
+import asyncio
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio.connection import Connection, parse_url
@@ -21,12 +24,37 @@ def bulk(data: bytes) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(data), data)
 
 
-class Tail:
-    def __init__(self, redis_url: str, *, block_ms: int, count: int) -> None:
+def pack(*args: bytes) -> bytes:
+    """One command in RESP."""
+    return b"*%d\r\n" % len(args) + b"".join(bulk(a) for a in args)
+
+
+class Raw:
+    """A connection of its own that sends pre-packed commands and reads their replies under
+    one deadline (redis-py's pipeline arms a timer per reply, which adds up at 1,000 replies)."""
+
+    def __init__(self, redis_url: str, socket_timeout: float) -> None:
         options: dict[str, Any] = dict(parse_url(redis_url))
         connection_class = options.pop("connection_class", Connection)
         self.conn: Connection = connection_class(
-            **options, socket_timeout=block_ms / 1000 + 5, socket_connect_timeout=5)
+            **options, socket_timeout=socket_timeout, socket_connect_timeout=5)
+
+    async def call(self, packed: bytes | Sequence[bytes], replies: int, within: float) -> list[Any]:
+        try:
+            await self.conn.send_packed_command(packed, check_health=False)
+            async with asyncio.timeout(within):
+                return [await self.conn.read_response(timeout=math.inf) for _ in range(replies)]
+        except BaseException:
+            await self.conn.disconnect()
+            raise
+
+    async def close(self) -> None:
+        await self.conn.disconnect()
+
+
+class Tail(Raw):
+    def __init__(self, redis_url: str, *, block_ms: int, count: int) -> None:
+        super().__init__(redis_url, socket_timeout=block_ms / 1000 + 5)
         self.head = b"".join(bulk(x) for x in (
             b"XREAD", b"COUNT", b"%d" % count, b"BLOCK", b"%d" % block_ms, b"STREAMS"))
         self.ids: dict[bytes, bytes] = {}  # stream key → its packed last id, in command order
@@ -58,9 +86,6 @@ class Tail:
         if isinstance(reply, dict):  # RESP3 answers XREAD with a map
             return list(reply.items())
         return list(reply)
-
-    async def close(self) -> None:
-        await self.conn.disconnect()
 
 
 def field(fields: list[Any], name: bytes) -> bytes | None:
