@@ -13,7 +13,7 @@ from api.limits import Limits
 from kitchen.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.integration.api_fixtures import *  # noqa: F403
-from tests.integration.api_fixtures import R, Api, serving
+from tests.integration.api_fixtures import Api, R, serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
