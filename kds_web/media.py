@@ -46,7 +46,7 @@ def dish_svg(name_zh: str, category_id: str) -> str:
     """A 400×300 SVG picture of the dish: a plate in its category colour with one character."""
     bg, centre, ink = colours(category_id)
     ch = escape(first_char(name_zh))
-    label = escape(name_zh.strip()[:24])
+    label = escape(name_zh.strip()[:24], {'"': "&quot;"})  # it goes into an attribute
     return f"""<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300" width="400" \
 height="300" role="img" aria-label="{label}">
 <rect width="400" height="300" fill="{bg}"/>
