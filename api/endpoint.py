@@ -113,7 +113,7 @@ async def _diner_budget(call: Call) -> None:
     screen and worker reads."""
     limits, claims = call.svc.limits, call.who
     window = ratelimit.Window(limits.diner_commands, limits.diner_window_s)
-    await ratelimit.hit(call.svc.redis, call.rid, f"diner:{claims.jti}", window,
+    await ratelimit.hit(call.svc.store.batch, call.rid, f"diner:{claims.jti}", window,
                         call.now / 1000, "commands from this phone")
 
 
