@@ -6,6 +6,13 @@ and its ticket reached every kitchen screen that should show it, exactly once.
 The persist worker writes PostgreSQL in batches, so the check first waits (up to
 ``--wait-s``) until PostgreSQL holds as many orders of the test restaurants as were accepted
 and the count stops moving. Exit status 1 on any lost or duplicated order or ticket.
+
+Orders that PostgreSQL holds but the generator never saw answered are told apart by the
+Idempotency-Key each order carries in its first dish's note: sent but unanswered (in flight
+when the run stopped, or a failed request, which fails the run by itself) is reported; an
+order of no key that was sent, or two orders of one key, fails the check. A ticket counts as
+shown when its ``order.placed`` event reached the screen or, after the hub told the screen to
+reload, when the screen's snapshot listed it.
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ SAMPLE = 5  # ids shown per problem
 
 COUNT_ORDERS = "SELECT count(*) FROM orders WHERE restaurant_id = ANY($1::text[])"
 ORDERS = "SELECT restaurant_id, id, no FROM orders WHERE restaurant_id = ANY($1::text[])"
+KEYS = """
+SELECT order_id, substr(note, 3) AS key FROM order_lines
+WHERE restaurant_id = ANY($1::text[]) AND note LIKE 'k:%'
+"""
 PLACED = """
 SELECT payload->'order'->>'id' AS id, count(*) AS n FROM events
 WHERE type = 'order.placed' AND restaurant_id = ANY($1::text[])
@@ -43,7 +54,9 @@ class Outcome:
     in_postgres: int = 0
     waited_s: float = 0.0
     lost_in_postgres: list[str] = field(default_factory=list)
-    unconfirmed_in_postgres: list[str] = field(default_factory=list)
+    unknown_in_postgres: list[str] = field(default_factory=list)
+    unanswered_in_postgres: list[str] = field(default_factory=list)
+    tap_made_two: list[str] = field(default_factory=list)
     placed_twice: list[str] = field(default_factory=list)
     ticket_no_twice: list[str] = field(default_factory=list)
     accepted_twice: list[str] = field(default_factory=list)
@@ -54,7 +67,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return not (self.lost_in_postgres or self.unconfirmed_in_postgres or self.placed_twice
+        return not (self.lost_in_postgres or self.unknown_in_postgres or self.tap_made_two
+                    or self.placed_twice
                     or self.ticket_no_twice or self.accepted_twice or self.tickets_lost
                     or self.tickets_twice)
 
@@ -99,11 +113,21 @@ async def check(run_dir: Path, database_url: str, plan: Plan, wait_s: float = 12
                                                                 wait_s)
         rows = await conn.fetch(ORDERS, restaurants)
         placed = await conn.fetch(PLACED, restaurants)
+        keyed = await conn.fetch(KEYS, restaurants)
     finally:
         await conn.close()
     stored = {row["id"] for row in rows}
     out.lost_in_postgres = sorted(set(accepted) - stored)
-    out.unconfirmed_in_postgres = sorted(stored - set(accepted))
+    # which tap (Idempotency-Key, carried in a dish note) made each stored order
+    key_of = {row["order_id"]: row["key"] for row in keyed}
+    sent = {rec["k"] for rec in ledger.read(run_dir, "sent")}
+    orders_of_key = Counter(key_of.values())
+    out.tap_made_two = sorted(k for k, n in orders_of_key.items() if n > 1)
+    for oid in sorted(stored - set(accepted)):
+        if key_of.get(oid) in sent:
+            out.unanswered_in_postgres.append(oid)  # committed, answer not seen: in flight
+        else:  # at the stop or a failed request (that fails the run by itself)
+            out.unknown_in_postgres.append(oid)
     out.placed_twice = sorted(row["id"] for row in placed if row["n"] > 1)
     numbers = Counter((row["restaurant_id"], row["no"]) for row in rows)
     out.ticket_no_twice = sorted(f"{r}#{no}" for (r, no), n in numbers.items() if n > 1)

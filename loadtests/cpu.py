@@ -27,14 +27,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def children(pid: int) -> list[int]:
-    """Every descendant of ``pid``."""
+_parents: tuple[float, dict[int, list[int]]] = (0.0, {})
+
+
+def _parent_map(max_age_s: float = 0.5) -> dict[int, list[int]]:
+    """ppid → pids of every process, read from /proc at most every ``max_age_s``."""
+    global _parents
+    if time.monotonic() - _parents[0] < max_age_s:
+        return _parents[1]
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             fields = _stat(int(entry))
             if fields is not None:
                 parents.setdefault(int(fields[1]), []).append(int(entry))
+    _parents = (time.monotonic(), parents)
+    return parents
+
+
+def children(pid: int) -> list[int]:
+    """Every descendant of ``pid``."""
+    parents = _parent_map()
     out: list[int] = []
     todo = [pid]
     while todo:

@@ -22,6 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 
 WS = "WS"
 OnEvent = Callable[[dict[str, Any], float], None]
+Snapshot = Callable[[], "tuple[str, str] | None"]  # loads a snapshot → (pos, epoch)
 RECONNECT_ATTEMPTS = 20
 
 
@@ -39,7 +40,8 @@ class Screen:
     """A subscribed WebSocket whose event frames go to ``on_event(frame, received_ms)``."""
 
     def __init__(self, environment: Any, hub_url: str, token: str, channels: list[str],
-                 restaurant_id: str, label: str, on_event: OnEvent) -> None:
+                 restaurant_id: str, label: str, on_event: OnEvent,
+                 snapshot: Snapshot | None = None) -> None:
         self.environment = environment
         self.url = f"{hub_url.rstrip('/')}/ws?token={quote(token)}&screen={quote(label)}"
         self.channels = channels
@@ -47,6 +49,7 @@ class Screen:
         self.label = label
         self.kind = label.split("-")[0]
         self.on_event = on_event
+        self.snapshot = snapshot
         self.ws: ClientConnection | None = None
         self.epoch = ""
         self.pos = ""
@@ -89,10 +92,15 @@ class Screen:
                     if where and not (resume and self.pos):
                         self.pos, self.epoch = where["pos"], where["epoch"]
                     break
-                if op == "reload":  # away too long: start afresh from now (reported)
-                    self._report(f"reload {self.kind}", started, RuntimeError(frame["reason"]))
-                    self.pos = ""
+                if op == "reload":  # away too long: load a snapshot, go on from its position
+                    self._report(f"reload {self.kind}", time.perf_counter(), None)
+                    where = self.snapshot() if self.snapshot is not None else None
                     request.pop("from", None)
+                    self.pos = ""
+                    if where is not None:
+                        self.pos, self.epoch = where
+                        request["from"] = {self.restaurant_id: {"pos": self.pos,
+                                                                "epoch": self.epoch}}
                     ws.send(json.dumps(request))
                 elif op == "error":
                     raise RuntimeError(f"{frame.get('code')}: {frame.get('reason')}")

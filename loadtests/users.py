@@ -20,6 +20,7 @@ import heapq
 import random
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -58,10 +59,11 @@ class Person(FastHttpUser):
         self.auth = {"Authorization": f"Bearer {token}"}
         self.base = f"/api/r/{self.rid}"
 
-    def watch(self, token: str, channel: str, label: str) -> None:
+    def watch(self, token: str, channel: str, label: str,
+              snapshot: Callable[[], tuple[str, str] | None] | None = None) -> None:
         plan, _, _ = current.need()
         self.screen = Screen(self.environment, plan.hub_url, token, [channel], self.rid,
-                             label, self.on_event)
+                             label, self.on_event, snapshot)
         self.screen.open()
 
     def on_event(self, frame: dict[str, Any], received_ms: float) -> None:
@@ -122,15 +124,19 @@ class Diner(Person):
     def order(self) -> None:
         _, ledger, _ = current.need()
         items = [{"dish_id": d, "qty": 1} for d in random.sample(self.dishes, random.randint(3, 5))]
-        body = {"items": items}
         key = _key()
+        # the key rides in the first dish's note, so the check can tell which tap made which
+        # order in PostgreSQL (and that no tap made two)
+        items[0]["note"] = f"k:{key['Idempotency-Key']}"
+        body = {"items": items}
+        ledger.write("sent", {"r": self.rid, "k": key["Idempotency-Key"]})
         answer = self._post(f"{self.base}/tables/{self.table}/orders", body, "place order", key)
         if answer is None:
             return
         order = answer["order"]
         ledger.write("accepted", {
             "r": self.rid, "o": order["id"], "no": order["no"], "pos": answer.get("pos", ""),
-            "st": sorted({ln["station_id"] for ln in order["lines"]}),
+            "k": key["Idempotency-Key"], "st": sorted({ln["station_id"] for ln in order["lines"]}),
         })
         roll = random.random()
         if roll < 0.02:
@@ -179,6 +185,7 @@ class KitchenScreen(Person):
         self.setup_person(restaurant, token)
         self.views: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
         self.placed_ms: dict[str, int] = {}
+        self.shown: set[str] = set()  # orders whose ticket this screen has shown
         self.due: list[tuple[float, str]] = []
         self.scheduled: set[str] = set()
         self.wake = Event()
@@ -186,7 +193,8 @@ class KitchenScreen(Person):
         self.start_delay = (float(opts.start_delay_min), float(opts.start_delay_max))
         self.bump_delay = (float(opts.bump_delay_min), float(opts.bump_delay_max))
         channel = f"expo:{self.rid}" if self.is_pass else f"station:{self.rid}:{self.station}"
-        self.watch(token, channel, f"{'pass' if self.is_pass else 'station'}-{self.station}")
+        self.watch(token, channel, f"{'pass' if self.is_pass else 'station'}-{self.station}",
+                   self.load_snapshot)
         ledger.write("screen", {"r": self.rid, "k": self.station})
 
     # -------------------------------------------------------------- what the screen shows
@@ -235,15 +243,34 @@ class KitchenScreen(Person):
         order = frame["data"].get("order")
         if not isinstance(order, dict):
             return
-        if frame["type"] == "order.placed":
+        if frame["type"] == "order.placed" and order["id"] not in self.shown:
             _, ledger, _ = current.need()
             at = pos_ms(frame["pos"])
+            self.shown.add(order["id"])
             ledger.write("seen", {"r": self.rid, "k": self.station, "o": order["id"],
                                   "e": frame["id"]})
             self.e2e(ORDER_TO_PASS if self.is_pass else ORDER_TO_STATION, received_ms - at)
             if self.is_pass:
                 self.placed_ms[order["id"]] = at
         self._update(frame["pos"], order)
+
+    def load_snapshot(self) -> tuple[str, str] | None:
+        """After a reload: the screen's snapshot; its tickets count as shown."""
+        _, ledger, _ = current.need()
+        path = f"{self.base}/expo" if self.is_pass else \
+            f"{self.base}/stations/{self.station}/tickets"
+        name = f"snapshot {'pass' if self.is_pass else 'station'}"
+        with self.client.get(path, headers=self.auth, name=name, catch_response=True) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"{resp.status_code}: {resp.text[:200]}")
+                return None
+            snap = resp.json()
+        for ticket in snap.get("tickets", ()):
+            oid = ticket["order_id"]
+            if oid not in self.shown:
+                self.shown.add(oid)
+                ledger.write("seen", {"r": self.rid, "k": self.station, "o": oid, "snap": 1})
+        return snap["pos"], snap["epoch"]
 
     # -------------------------------------------------------------- acting
 
