@@ -91,7 +91,8 @@ def token(role: str, station: str = "") -> str:
 
 
 @asynccontextmanager
-async def running_system(database_url: str, redis_server: EmbeddedRedis, log_dir: Path
+async def running_system(database_url: str, redis_server: EmbeddedRedis, log_dir: Path,
+                         names: tuple[str, ...] = ("api", "hub", "worker")
                          ) -> AsyncIterator[System]:
     system = System(database_url, redis_server, log_dir).build()
     redis = aioredis.Redis.from_url(redis_server.url, decode_responses=False)
@@ -102,7 +103,7 @@ async def running_system(database_url: str, redis_server: EmbeddedRedis, log_dir
         await pool.close()
         await redis.aclose()
     try:
-        await system.start()
+        await system.start(names)
         yield system
     finally:
         system.stop()

@@ -151,7 +151,9 @@ class System:
         }
         return self
 
-    async def start(self) -> None:
+    async def start(self, names: tuple[str, ...] = ("api", "hub", "worker")) -> None:
+        """Start the named processes; the others are left out of this system."""
+        self.procs = {n: p for n, p in self.procs.items() if n in names}
         for proc in self.procs.values():
             proc.spawn()
         await asyncio.gather(*(p.wait_healthy(START_TIMEOUT_S) for p in self.procs.values()))
