@@ -48,7 +48,9 @@ def create_app(database_url: str, redis_url: str, pool_size: int) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state["pool"] = await asyncpg.create_pool(database_url, min_size=pool_size,
                                                   max_size=pool_size)
-        state["redis"] = aioredis.Redis.from_url(redis_url)
+        # redis-py refuses (MaxConnectionsError) past its default 100 connections; one call
+        # per request in flight needs more
+        state["redis"] = aioredis.Redis.from_url(redis_url, max_connections=1024)
         await state["pool"].execute(SCHEMA)
         try:
             yield

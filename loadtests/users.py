@@ -40,6 +40,14 @@ OPEN = ("queued", "cooking", "held")
 GONE = ("returned", "voided")
 
 
+def stale(environment: Any, resp: Any, name: str) -> None:
+    """A move refused because the screen showed an older state (409 illegal_transition):
+    the system did right, so it is no failure; counted apart as request type ``STALE``."""
+    resp.success()
+    environment.events.request.fire(request_type="STALE", name=name, response_time=0,
+                                    response_length=0, exception=None, context={})
+
+
 def _key() -> dict[str, str]:
     return {"Idempotency-Key": uuid.uuid4().hex}
 
@@ -115,6 +123,9 @@ class Diner(Person):
               headers: dict[str, str] | None = None) -> Any:
         with self.client.post(path, json=body, headers={**self.auth, **(headers or _key())},
                               name=name, catch_response=True) as resp:
+            if resp.status_code == 409 and "illegal_transition" in resp.text:
+                stale(self.environment, resp, name)  # e.g. urging a dish that just got ready
+                return None
             if resp.status_code not in (200, 201):
                 resp.failure(f"{resp.status_code}: {resp.text[:200]}")
                 return None
@@ -296,11 +307,7 @@ class KitchenScreen(Person):
                               headers={**self.auth, **_key()}, name=name,
                               catch_response=True) as resp:
             if resp.status_code == 409 and "illegal_transition" in resp.text:
-                # the ticket moved under the screen (a return, an addition): not a failure
-                resp.success()
-                self.environment.events.request.fire(
-                    request_type="STALE", name=name, response_time=0, response_length=0,
-                    exception=None, context={})
+                stale(self.environment, resp, name)  # the ticket moved under the screen
                 return
             if resp.status_code != 200:
                 resp.failure(f"{resp.status_code}: {resp.text[:200]}")
