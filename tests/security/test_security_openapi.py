@@ -6,6 +6,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -35,8 +36,6 @@ def api(postgres_server: EmbeddedPostgres, pg_template: str,
 
 def test_the_served_document_is_the_one_tested(api: Api) -> None:
     """/openapi.json of the running api is exactly the document the cases come from."""
-    import httpx
-
     assert httpx.get(f"{api.url}/openapi.json").json() == schema.raw_schema
 
 
@@ -64,6 +63,28 @@ def test_generated_requests_get_documented_answers_and_never_5xx(
     _aim(case)
     case.call_and_validate(base_url=api.url, checks=CHECKS,
                            headers={"Authorization": f"Bearer {api.token('merchant')}"})
+
+
+@pytest.fixture(scope="module")
+def staff_and_diner(api: Api) -> dict[str, str]:
+    """A wok station's token and a diner token of table A1 (seated by the demo seed)."""
+    merchant = {"Authorization": f"Bearer {api.token('merchant')}"}
+    qr = httpx.get(f"{api.url}/api/r/{demo.RESTAURANT}/tables/A1/qr", headers=merchant)
+    session = httpx.post(f"{api.url}/api/diner/session", json={"qr": qr.json()["token"]})
+    assert session.status_code == 200, session.text
+    return {"station": api.token("station", station="wok"), "diner": session.json()["token"]}
+
+
+@schema.parametrize()
+@settings(max_examples=6, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_generated_requests_as_a_station_and_a_diner_never_5xx(
+        case: schemathesis.Case, api: Api, staff_and_diner: dict[str, str]) -> None:
+    """The same as a wok station and as the diner of A1: refusals are documented 4xx."""
+    _aim(case)
+    for token in staff_and_diner.values():
+        case.call_and_validate(base_url=api.url, checks=CHECKS,
+                               headers={"Authorization": f"Bearer {token}"})
 
 
 @schema.parametrize()
