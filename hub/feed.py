@@ -57,6 +57,7 @@ class Feed:
         self._loading: dict[str, asyncio.Future[Window]] = {}
         self._advanced = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     async def start(self) -> None:
         await self.refresh()
@@ -65,6 +66,7 @@ class Feed:
                        asyncio.create_task(self._refresh_loop(), name="hub-feed-refresh")]
 
     async def stop(self) -> None:
+        self._stopping = True  # redis-py can swallow a cancellation: the loops check this too
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -153,7 +155,7 @@ class Feed:
 
     async def _read_loop(self) -> None:
         backoff = 0.1
-        while True:
+        while not self._stopping:
             if not self.windows:
                 await asyncio.sleep(0.1)
                 continue
@@ -200,7 +202,7 @@ class Feed:
         return taken
 
     async def _refresh_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(REFRESH_S)
             try:
                 await self.refresh()

@@ -25,6 +25,7 @@ log = logging.getLogger("hub.presence")
 
 REFRESH_S = 5.0
 STALE_MS = 20_000
+SWEEP_EVERY = 6  # every sixth refresh reads every restaurant's entries to drop stale ones
 SCREEN_ROLES = frozenset({"station", "expo", "merchant"})
 
 Screen = dict[str, Any]
@@ -53,6 +54,7 @@ class Presence:
         self._fresh: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._drops: set[asyncio.Future[None]] = set()
         self._prefix: dict[str, bytes] = {}
 
@@ -60,6 +62,7 @@ class Presence:
         self._task = asyncio.create_task(self._loop(), name="hub-presence")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -77,6 +80,7 @@ class Presence:
         for r in conn.claims.restaurants:
             self.local.setdefault(r, {})[screen_of(conn)] = conn
             self.gone.get(r, set()).discard(screen_of(conn))
+            self._fresh.add(r)
         self._wake.set()
 
     def offline(self, conn: Conn) -> None:
@@ -116,33 +120,34 @@ class Presence:
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        next_full = 0.0
-        while True:
+        next_full, rounds = 0.0, 0
+        while not self._stopping:
             try:
-                async with asyncio.timeout(REFRESH_S):
+                async with asyncio.timeout(max(0.0, next_full - loop.time())):
                     await self._wake.wait()
                 await asyncio.sleep(0.2)  # let a burst of connects settle into one write
             except TimeoutError:
                 pass
             self._wake.clear()
-            full = loop.time() >= next_full
-            if full:
-                next_full = loop.time() + REFRESH_S
-            restaurants = set(self.gone) | self._fresh | {r for r, s in self.local.items() if s}
-            self._fresh = set()
-            if full:
+            restaurants, self._fresh = self._fresh, set()
+            scan = False
+            if loop.time() >= next_full:  # refresh every screen; now and then sweep stale ones
+                next_full, rounds = loop.time() + REFRESH_S, rounds + 1
                 self.watched = {r for r in self.watched if self.watchers(r)}
-                restaurants |= self.watched
+                restaurants |= self.watched | {r for r, mine in self.local.items() if mine}
+                scan = rounds % SWEEP_EVERY == 1
             try:
-                await self.sync(restaurants)
+                await self.sync(restaurants | set(self.gone), scan=scan)
             except (RedisError, OSError) as exc:
                 log.warning("presence refresh failed: %s", exc)
 
-    async def sync(self, restaurants: set[str]) -> None:
-        """Write our screens, drop departed and stale ones, publish changes."""
+    async def sync(self, restaurants: set[str], *, scan: bool = True) -> None:
+        """Write our screens and drop departed ones; read back the restaurants watched here
+        (all of them when ``scan``) to drop stale entries and publish changes."""
         order = sorted(restaurants)
         seen = now_ms()
         pipe = self.redis.pipeline(transaction=False)
+        read: list[str] = []
         for r in order:
             mine = self.local.get(r, {})
             if mine:
@@ -151,10 +156,12 @@ class Presence:
             gone = self.gone.pop(r, set()) - set(mine)
             if gone:
                 pipe.hdel(keys.presence(r), *gone)
-            pipe.hgetall(keys.presence(r))
+            if scan or self.watchers(r):
+                pipe.hgetall(keys.presence(r))
+                read.append(r)
         replies = await pipe.execute()
         tables = [x for x in replies if isinstance(x, dict)]
-        for r, table in zip(order, tables, strict=True):
+        for r, table in zip(read, tables, strict=True):
             self._publish(r, table, seen)
 
     def _publish(self, restaurant_id: str, table: dict[bytes, bytes], now: int) -> None:
@@ -173,6 +180,9 @@ class Presence:
             task = asyncio.ensure_future(self._drop(restaurant_id, stale))
             self._drops.add(task)
             task.add_done_callback(self._drops.discard)
+        if not self.watchers(restaurant_id):
+            self.current.pop(restaurant_id, None)
+            return
         screens.sort(key=lambda s: str(s["screen"]))
         before = self.current.get(restaurant_id)
         self.current[restaurant_id] = screens

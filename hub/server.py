@@ -170,6 +170,7 @@ class Hub:
             return
         screen = protocol.screen_id(parse_qs(ws.request.path.partition("?")[2] if ws.request
                                              else "").get("screen", [None])[0])
+        _shed_handshake(ws)
         conn = Conn(ws, f"{self.hub_id}/{next(self._ids)}", auth, fmt,
                     self.settings.send_buffer_bytes, self._cut_slow, screen)
         self.registry.connect(conn)
@@ -368,6 +369,16 @@ LIMITS = {
     "max_errors": protocol.MAX_ERRORS,
     "max_connections_per_token": protocol.MAX_CONNECTIONS_PER_TOKEN,
 }
+
+
+_HANDSHAKE_DONE = Request("/ws", Headers())
+
+
+def _shed_handshake(ws: ServerConnection) -> None:
+    """Drop the handshake's request and response (2 KB of headers per connection): websockets
+    only checks that a request was received once the connection is open."""
+    ws.request = _HANDSHAKE_DONE
+    ws.response = None
 
 
 def select_subprotocol(connection: ServerConnection,

@@ -41,7 +41,13 @@ async def running_hub(settings: Settings) -> AsyncIterator[tuple[Hub, str]]:
     try:
         yield hub, f"ws://127.0.0.1:{port}"
     finally:
-        await hub.stop()
+        try:
+            async with asyncio.timeout(20):
+                await hub.stop()
+        except TimeoutError:
+            for task in asyncio.all_tasks():
+                task.print_stack(limit=8)
+            raise
 
 
 async def open_restaurant(redis: aioredis.Redis, restaurant_id: str = R,
