@@ -178,3 +178,30 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         proc.kill()
         await proc.wait()
+
+
+async def test_replay_larger_than_the_send_budget_is_a_reload(
+        redis: aioredis.Redis, redis_url: str) -> None:
+    """A resume whose replay would exceed four send buffers gets reload (too_many), not a
+    burst that would cut the screen as slow."""
+    await open_restaurant(redis)
+    start = await publish(redis, cart())
+    await publish(redis, *placed(30, note="x" * 600))
+    settings = hub_settings(redis_url, send_buffer_bytes=4096)
+    async with running_hub(settings) as (_, url):
+        async with client(url, token("expo")) as c:
+            frame = await c.subscribe(["expo:r1"], {R: {"pos": start[0], "epoch": EPOCH}})
+            assert (frame["op"], frame["reason"]) == ("reload", "too_many")
+
+
+async def test_position_this_hub_never_reaches_is_a_reload(
+        redis: aioredis.Redis, redis_url: str) -> None:
+    """A position past anything this hub has read (a client of a faster hub) waits briefly,
+    then gets reload (ahead)."""
+    await open_restaurant(redis)
+    await publish(redis, cart())
+    async with running_hub(hub_settings(redis_url)) as (_, url):
+        async with client(url, token("diner", table="T1")) as c:
+            frame = await c.subscribe(["table:r1:T1"],
+                                      {R: {"pos": "99999999999999-0", "epoch": EPOCH}})
+            assert (frame["op"], frame["reason"]) == ("reload", "ahead")
