@@ -19,7 +19,7 @@ from hub.metrics import Metrics
 from hub.protocol import parse_pos
 from hub.tail import Raw, Tail, field, pack
 from hub.window import ZERO, Entry, Window
-from kitchen import codec, keys
+from kitchen import keys
 from kitchen.errors import CodecError
 
 log = logging.getLogger("hub.feed")
@@ -128,7 +128,7 @@ class Feed:
         try:
             if raw is None:
                 raise CodecError("stream entry without an event field")
-            return Entry.of(_text(pos), codec.peek(raw))
+            return Entry.of(_text(pos), raw)
         except CodecError as exc:
             self.metrics.undecodable += 1
             log.warning("skipping stream entry %s: %s", _text(pos), exc)
@@ -197,6 +197,8 @@ class Feed:
         self.metrics.events += len(fresh)
         if fresh:
             self.on_events(fresh)
+            for entry in fresh:
+                entry.settle()
         self._advanced.set()
         self._advanced = asyncio.Event()
         return taken

@@ -5,12 +5,13 @@ from __future__ import annotations
 from hub.metrics import Histogram, Metrics
 from hub.registry import Registry
 from hub.window import Entry, Window
-from kitchen.codec import Envelope
+from kitchen import codec
 
 
 def entry(ms: int, table: str = "T1") -> Entry:
-    env = Envelope("cart.changed", 1, f"e{ms}", "r1", ms, {"table_no": table, "items": []})
-    return Entry.of(f"{ms}-0", env)
+    raw = codec.pack({"t": "cart.changed", "v": 1, "id": f"e{ms}", "r": "r1", "ts": ms,
+                      "p": {"table_no": table, "items": []}})
+    return Entry.of(f"{ms}-0", raw)
 
 
 def window_of(size: int, *ms: int) -> Window:
@@ -60,11 +61,20 @@ def test_advance_moves_past_undecodable_entries() -> None:
 
 
 def test_each_entry_is_encoded_once_per_format() -> None:
-    """The frame bytes of an entry are built once and then reused."""
+    """The frame bytes of an entry are built once and then reused, also after it settled."""
     e = entry(1)
     assert e.frame(0) is e.frame(0)
-    assert e.frame(1) is not e.frame(0)
+    e.settle()
+    assert e.decoded is None and e.frame(1) is e.frame(1) and e.frame(1) != e.frame(0)
     assert e.routes == frozenset({"all:r1", "table:r1:T1"})
+    assert e.env.payload == {"table_no": "T1", "items": []}
+
+
+def test_entries_of_one_window_share_equal_route_sets() -> None:
+    """Events reaching the same channels hold one shared route set."""
+    w = window_of(10, 1, 2)
+    first, second = w.entries
+    assert first.routes is second.routes
 
 
 def test_histogram_counts_weighted_observations() -> None:
