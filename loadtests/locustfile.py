@@ -57,6 +57,9 @@ def _init(environment: Any, **_: Any) -> None:
         screens = len(rt.plan.restaurants) * rt.plan.screens_per_restaurant
     options.kitchen_screens_resolved = screens
     KitchenScreen.fixed_count = screens
+    if rt.plan is not None and not environment.host:
+        for user in (Diner, KitchenScreen, Merchant):
+            user.host = rt.plan.api_url
     Merchant.fixed_count = int(options.merchants)
 
 
