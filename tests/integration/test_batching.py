@@ -7,7 +7,11 @@ import asyncio
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from kitchen import codec, demo, keys, tables
 from kitchen.batching import Batcher
+from kitchen.events import TableOpened
+from kitchen.model import TableState
+from kitchen.store import Reads, State, Store, Tx
 
 
 class CountingBatcher(Batcher):
@@ -56,3 +60,24 @@ async def test_a_builder_that_raises_fails_only_its_caller(redis: Redis) -> None
     assert isinstance(failed, ValueError)
     assert ok == [1]
     assert await redis.get("a") is None
+
+
+async def test_a_commit_after_the_scripts_were_flushed_loads_the_script_again(
+        redis: Redis) -> None:
+    """A Redis restarted from its AOF has no scripts: the batched EVALSHA falls back."""
+    store = Store(redis)
+    await store.install(demo.menu(), {})
+    await redis.script_flush()
+    done = await store.run(demo.RESTAURANT, Reads(tables=["A1"]), _open_a1, "key-1")
+    assert done.pos and not done.duplicate
+    assert TableState.from_dict(codec.unpack(await redis.hget(keys.tables(demo.RESTAURANT),
+                                                              "A1"))).session == "s1"
+
+
+def _open_a1(state: State) -> Tx:
+    tx = Tx(state)
+    table = tables.open_table(state.table("A1"), 2, "s1", 1)
+    tx.put_table(table)
+    tx.emit(TableOpened(demo.RESTAURANT, table=table))
+    tx.response = {}
+    return tx
