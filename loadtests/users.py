@@ -120,10 +120,10 @@ class Diner(Person):
             self.e2e(BUMP_TO_DINER, received_ms - pos_ms(frame["pos"]))
 
     def _post(self, path: str, body: dict[str, Any], name: str,
-              headers: dict[str, str] | None = None) -> Any:
+              headers: dict[str, str] | None = None, stale_ok: bool = True) -> Any:
         with self.client.post(path, json=body, headers={**self.auth, **(headers or _key())},
                               name=name, catch_response=True) as resp:
-            if resp.status_code == 409 and "illegal_transition" in resp.text:
+            if stale_ok and resp.status_code == 409 and "illegal_transition" in resp.text:
                 stale(self.environment, resp, name)  # e.g. urging a dish that just got ready
                 return None
             if resp.status_code not in (200, 201):
@@ -141,7 +141,8 @@ class Diner(Person):
         items[0]["note"] = f"k:{key['Idempotency-Key']}"
         body = {"items": items}
         ledger.write("sent", {"r": self.rid, "k": key["Idempotency-Key"]})
-        answer = self._post(f"{self.base}/tables/{self.table}/orders", body, "place order", key)
+        answer = self._post(f"{self.base}/tables/{self.table}/orders", body, "place order", key,
+                            stale_ok=False)
         if answer is None:
             return
         order = answer["order"]
@@ -149,8 +150,7 @@ class Diner(Person):
             "r": self.rid, "o": order["id"], "no": order["no"], "pos": answer.get("pos", ""),
             "k": key["Idempotency-Key"], "st": sorted({ln["station_id"] for ln in order["lines"]}),
         })
-        roll = random.random()
-        if roll < 0.02:
+        if random.random() < 0.02:
             self.double_tap(body, key, order["id"])
         if random.random() < 0.2:
             dish = random.choice(self.dishes)
