@@ -35,8 +35,9 @@ from hub.metrics import Metrics
 from hub.presence import Presence, Screen
 from hub.protocol import Ping, ProtocolError, Subscribe, Unsubscribe
 from hub.registry import Registry
+from hub.sessions import Sessions, session_of
 from hub.window import Entry, Window
-from kitchen import channels, tokens
+from kitchen import channels, codec, keys, tokens
 from kitchen.errors import AuthError, ConfigError
 from kitchen.settings import Settings
 from kitchen.tokens import Claims
@@ -58,6 +59,7 @@ class Hub:
         self.hub_id = hub_id or f"{socket.gethostname()}:{os.getpid()}"
         self.metrics = Metrics()
         self.registry = Registry()
+        self.sessions = Sessions()
         self.feed = Feed(settings.redis_url, settings.hub_window, self.metrics,
                          on_events=self.deliver, on_reset=self._reset, on_revoked=self._revoked)
         self.presence = Presence(self.feed.redis, self.hub_id,
@@ -253,10 +255,35 @@ class Hub:
             resume = req.resume.get(r)
             if resume is not None and resume.pos > self.feed.windows[r].last:
                 await self.feed.reach(r, resume.pos, CATCH_UP_S)
+        if conn.claims.role == "diner":
+            await self._learn_tables(new)
         if self._is_revoked(conn.claims):
             self._close(conn, protocol.CLOSE_UNAUTHORIZED, "token revoked")
             return
+        if not all(self._in_session(conn, name) for name in new):
+            self._refuse(conn, ProtocolError("unauthorized", SESSION_ENDED, request_id=req.id))
+            self._close(conn, protocol.CLOSE_UNAUTHORIZED, SESSION_ENDED)
+            return
         self._attach(conn, req, by_restaurant)  # no await from here on: no gap with live
+
+    def _in_session(self, conn: Conn, name: str) -> bool:
+        kind, restaurant, table = channels.parse(name)
+        return kind != "table" or self.sessions.allows(conn.claims, restaurant, table)
+
+    async def _learn_tables(self, names: Sequence[str]) -> None:
+        """Read the session of each table this hub has no event of yet (once per table)."""
+        for name in names:
+            kind, r, table = channels.parse(name)
+            if kind != "table" or self.sessions.current(r, table) is not None:
+                continue
+            pipe = self.feed.redis.pipeline(transaction=True)
+            pipe.hget(keys.tables(r), table)
+            pipe.xrevrange(keys.log(r), count=1)
+            raw, newest = await pipe.execute()
+            if raw is None:
+                continue  # no such table: nothing to hold a phone to
+            at = protocol.parse_pos(newest[0][0].decode()) if newest else (0, 0)
+            self.sessions.learn(r, table, session_of(codec.unpack(raw)), at)
 
     def _attach(self, conn: Conn, req: Subscribe, by_restaurant: dict[str, list[str]]) -> None:
         accepted: list[str] = []
@@ -317,6 +344,7 @@ class Hub:
         touched: list[Conn] = []
         now = time.time() * 1000
         total = 0
+        ended: list[Conn] = []
         for entry in entries:
             self._seq += 1
             seq = self._seq
@@ -336,12 +364,27 @@ class Hub:
             if n:
                 self.metrics.lag.observe(now - entry.key[0], n)
                 total += n
+            for table, session in self.sessions.from_event(entry.env, entry.key):
+                ended += self._end_session(entry.env.restaurant_id, table, session)
         self.metrics.deliveries += total
         for conn in touched:
             conn.flush()
+        for conn in ended:
+            self._close(conn, protocol.CLOSE_UNAUTHORIZED, SESSION_ENDED)
+
+    def _end_session(self, restaurant_id: str, table: str, session: str) -> list[Conn]:
+        """Stop sending the table to phones of another session (they are closed after the
+        frames already queued for them, the event that ended their session included)."""
+        name = channels.table(restaurant_id, table)
+        gone = [c for c in self.registry.watching(name)
+                if c.claims.role == "diner" and c.claims.session != session]
+        for conn in gone:
+            self.registry.remove(conn, [name])
+        return gone
 
     def _reset(self, restaurant_id: str, window: Window) -> None:
         """The log was rebuilt: everyone watching it reloads."""
+        self.sessions.forget(restaurant_id)
         for conn in self.registry.of_restaurant(restaurant_id):
             names = [n for n in conn.channels if channels.parse(n)[1] == restaurant_id]
             self.registry.remove(conn, names)
@@ -362,6 +405,8 @@ class Hub:
         for conn in list(watchers):
             conn.write(wire[conn.fmt])
 
+
+SESSION_ENDED = "this table's session has ended; scan the code on the table again"
 
 LIMITS = {
     "max_frame_bytes": protocol.MAX_FRAME_BYTES,
