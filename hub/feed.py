@@ -196,7 +196,10 @@ class Feed:
             self.tail.follow(stream, window.last_pos)
         self.metrics.events += len(fresh)
         if fresh:
-            self.on_events(fresh)
+            try:
+                self.on_events(fresh)
+            except Exception:  # a fan-out bug must not stop the reading of the log
+                log.exception("delivering %d events failed", len(fresh))
             for entry in fresh:
                 entry.settle()
         self._advanced.set()
