@@ -5,7 +5,7 @@
 Scenario, the same for both servers: an embedded Redis; one server process; N WebSocket
 connections from separate client processes (raw asyncio sockets, cheap), ten per room (a
 restaurant's expo channel for the hub, a socket.io room for the peer); a publisher in this
-process that appends order events (``OrderPlaced``, about 700 bytes as JSON) to Redis: XADD to
+process that appends order events (``OrderPlaced``, about 900 bytes as JSON) to Redis: XADD to
 the restaurant's stream for the hub, PUBLISH of the manager's own message for socket.io, both
 pipelined. Measured per server:
 
