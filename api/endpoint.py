@@ -8,6 +8,7 @@ within its limit, run the handler, and turn any refusal into a JSON error.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -108,13 +109,18 @@ async def prepare(ep: Endpoint, request: Request, svc: Services) -> Call:
 
 
 async def _diner_budget(call: Call) -> None:
-    """Each command of a diner token counts; past the limit, 429 until the window ends.
-    Anyone at the table can get a diner token, and every command adds to the log that every
-    screen and worker reads."""
-    limits, claims = call.svc.limits, call.who
-    window = ratelimit.Window(limits.diner_commands, limits.diner_window_s)
-    await ratelimit.hit(call.svc.store.batch, call.rid, f"diner:{claims.jti}", window,
-                        call.now / 1000, "commands from this phone")
+    """Each command of a diner token counts, for the token and for its table; past either
+    limit, 429 until the window ends. Anyone at the table can get diner tokens (as many as
+    they scan), and every command adds to the log that every screen and worker reads."""
+    limits, claims, now = call.svc.limits, call.who, call.now / 1000
+    phone = ratelimit.Window(limits.diner_commands, limits.diner_window_s)
+    table = ratelimit.Window(limits.table_commands, limits.diner_window_s)
+    batch = call.svc.store.batch
+    await asyncio.gather(
+        ratelimit.hit(batch, call.rid, f"diner:{claims.jti}", phone, now,
+                      "commands from this phone"),
+        ratelimit.hit(batch, call.rid, f"table:{claims.table}", table, now,
+                      "commands from this table"))
 
 
 def render(ep: Endpoint, result: Any) -> Response:

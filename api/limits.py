@@ -28,3 +28,5 @@ class Limits:
     orders_window_s: int = 60  # … per this many seconds (fixed window)
     diner_commands: int = 120  # commands (cart taps, waiter calls, orders…) of one diner token …
     diner_window_s: int = 60  # … per this many seconds: a phone cannot flood the log
+    table_commands: int = 300  # … and of all diner tokens of one table together (a fresh scan
+    # of the code mints a new token, so the table's budget is what bounds a flood)
