@@ -49,6 +49,26 @@ async def test_a_diner_cannot_flood_the_log_with_commands(
         assert (await api.get(f"/api/r/{R}/tables/A1/cart", flooder)).status_code == 200
 
 
+async def test_new_diner_tokens_do_not_buy_a_table_more_commands(
+        database_url: str, redis_url: str, redis: aioredis.Redis, tmp_path: Path) -> None:
+    """Scanning the code again mints a fresh diner token, but every phone of a table draws on
+    the table's budget too: five tokens together get no more than table_commands through."""
+    limits = Limits(diner_commands=20, table_commands=50)
+    async with serving(settings_of(database_url, redis_url, tmp_path), redis, limits) as api:
+        phones = [await api.diner("A1", seat=(i == 0)) for i in range(5)]
+        before = await api.log_len()
+        accepted = 0
+        for phone in phones:
+            for _ in range(limits.diner_commands):
+                res = await api.post(f"/api/r/{R}/tables/A1/waiter", phone, {"reason": "x"})
+                assert res.status_code in (200, 429), res.text
+                accepted += res.status_code == 200
+        assert accepted == limits.table_commands
+        assert await api.log_len() - before == limits.table_commands
+        b1 = await api.diner("B1")
+        assert (await api.post(f"/api/r/{R}/tables/B1/waiter", b1, {})).status_code == 200
+
+
 async def test_the_order_limit_holds_across_tokens_and_keys_but_not_retries(
         database_url: str, redis_url: str, redis: aioredis.Redis, tmp_path: Path) -> None:
     """Two phones at one table with fresh keys place at most orders_per_table orders in a
