@@ -232,6 +232,8 @@ async def check_screens(screens: list[Screen], redis: aioredis.Redis, report: Re
                 report.problems.append(f"{screen.spec.name} missed events {gaps[:5]}")
             if screen.refused:
                 report.problems.append(f"{screen.spec.name} refused: {screen.refused[:3]}")
+            if screen.status != "live":
+                report.problems.append(f"{screen.spec.name} ended {screen.status}")
             report.delivered += screen.delivered
             report.duplicates += screen.duplicates + screen.out_of_order
             report.reconnects += screen.reconnects

@@ -12,6 +12,8 @@ import pytest
 from kitchen.embedded import EmbeddedRedis
 from tests.faults.harness import Scale, run_scenario, running_system
 
+REPORT = Path(__file__).resolve().parents[2] / "artifacts" / "faults-report.txt"
+
 pytestmark = [pytest.mark.asyncio(loop_scope="session"),
               pytest.mark.timeout(240)]
 
@@ -22,7 +24,10 @@ async def test_every_acknowledged_order_survives_sigkill_of_each_process(
     scale = Scale.from_env()
     async with running_system(database_url, durable_redis_server, tmp_path / "logs") as system:
         report = await run_scenario(system, database_url, scale)
-    print("\nfault suite:", *report.lines(), sep="\n  ")
+    text = "\n  ".join(["fault suite:", *report.lines()])
+    print("\n" + text)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(text + "\n")
     assert report.kills
     assert report.acknowledged > 0
     assert report.problems == [], "\n".join(report.lines())
