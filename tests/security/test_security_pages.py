@@ -58,6 +58,16 @@ def test_pages_forbid_inline_scripts_and_framing(api: Api, path: str) -> None:
     assert re.search(r"\son[a-z]+\s*=", res.text) is None
 
 
+def test_the_api_reference_page_runs_nothing_and_cannot_be_framed(api: Api) -> None:
+    """/docs, the other HTML page the api serves, allows no script at all and no framing."""
+    res = httpx.get(api.url + "/docs")
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")
+    policy = res.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy and "<script" not in res.text
+    assert res.headers["x-content-type-options"] == "nosniff"
+
+
 def test_scripts_never_parse_data_as_html() -> None:
     """No page script uses innerHTML, outerHTML, insertAdjacentHTML, document.write, eval or
     new Function: text can only ever become text nodes."""
