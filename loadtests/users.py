@@ -38,6 +38,7 @@ BUMP_TO_DINER = "bump → diner page"
 ORDER_LIFE = "order placed → served"
 OPEN = ("queued", "cooking", "held")
 GONE = ("returned", "voided")
+IDLE_S = 5.0  # longest sleep of an idle kitchen screen (a new ticket wakes it at once)
 
 
 def stale(environment: Any, resp: Any, name: str) -> None:
@@ -290,7 +291,7 @@ class KitchenScreen(Person):
         now = time.monotonic()
         if not self.due or self.due[0][0] > now:
             self.wake.clear()
-            self.wake.wait(timeout=min(2.0, self.due[0][0] - now) if self.due else 2.0)
+            self.wake.wait(timeout=min(IDLE_S, self.due[0][0] - now) if self.due else IDLE_S)
             return
         _, oid = heapq.heappop(self.due)
         self.scheduled.discard(oid)
