@@ -67,8 +67,9 @@ def hostile_frames(rng: random.Random, n: int) -> list[str | bytes]:
 
 async def test_fuzzed_frames_never_break_the_hub(redis: aioredis.Redis, redis_url: str,
                                                  caplog: pytest.LogCaptureFixture) -> None:
-    """600 random, truncated, binary and deeply nested frames each get an answer or a policy
-    close; no handler fails, and a normal client is served throughout."""
+    """600 random, truncated, binary and deeply nested frames each get an answer; oversized
+    ones close their connection with 1009; no handler fails, and a normal client is served
+    throughout."""
     await open_restaurant(redis)
     rng = random.Random(20261125)
     frames = hostile_frames(rng, 600)
@@ -87,6 +88,14 @@ async def test_fuzzed_frames_never_break_the_hub(redis: aioredis.Redis, redis_ur
                         assert answer["op"] in ("error", "ack", "pong", "reload"), answer
                         if answer["op"] == "error":
                             assert answer["code"] and not answer["temporary"], answer
+            for big in ("x" * 5000, rng.randbytes(70_000), json.dumps(
+                    {"op": "sub", "channels": ["expo:r1"] * 2000})):
+                async with client(url, token("expo")) as fuzz:
+                    await fuzz.ws.send(big)
+                    with pytest.raises(ConnectionClosed) as info:
+                        await fuzz.reply()
+                    assert info.value.rcvd is not None
+                    assert info.value.rcvd.code == protocol.CLOSE_TOO_BIG
             await publish(redis, *placed(1))
             assert len(await bystander.events(1)) == 1
     failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
