@@ -86,6 +86,7 @@ class Result:
     held: int = 0
     alive_end: int = 0
     mem_per_conn: float = 0.0
+    idle_cpu: float = 0.0  # server CPU-s per second with every connection open and idle
     phases: list[Phase] = field(default_factory=list)
 
 
@@ -135,10 +136,15 @@ class Bench:
             await asyncio.sleep(1.5)
             rss0 = rss_of(self.server.pid)
             result.held = await self.start_clients(f"ws://127.0.0.1:{port}")
-            await asyncio.sleep(3)
+            await asyncio.sleep(1)
+            cpu0, t0 = cpu_of(self.server.pid), time.monotonic()
+            await asyncio.sleep(2)
+            result.idle_cpu = (cpu_of(self.server.pid) - cpu0) / (time.monotonic() - t0)
             result.mem_per_conn = (rss_of(self.server.pid) - rss0) / max(result.held, 1)
             await self.phase(Phase(self.args.rate), seconds=2)  # warm-up
             for target in (self.args.rate, self.args.sat_rate):
+                if not target:
+                    continue
                 result.phases.append(await self.phase(Phase(target), self.args.seconds))
             result.alive_end = sum(r["alive"] for r in await self.ask("report"))
         finally:
@@ -305,14 +311,16 @@ class Bench:
 def report(results: list[Result], args: argparse.Namespace) -> str:
     rows = ["| server | connections held (start / end) | KB per idle connection | target "
             "deliveries/s | achieved/s | p50 ms | p99 ms | hub lag p50 / p99 ms | server CPU s "
-            "| deliveries per server CPU-s | client CPU s |", "|" + "---|" * 11]
+            "| deliveries per server CPU-s | client CPU s | idle server CPU % |",
+            "|" + "---|" * 12]
     for r in results:
         for p in r.phases:
             rows.append(
                 f"| {r.kind} | {r.held} / {r.alive_end} | {r.mem_per_conn / 1024:.1f} | "
                 f"{p.target:,} | {p.rate:,.0f} | {p.p50:.1f} | {p.p99:.1f} | "
                 f"{_lag(p)} | "
-                f"{p.server_cpu:.2f} | {p.per_cpu:,.0f} | {p.client_cpu:.2f} |")
+                f"{p.server_cpu:.2f} | {p.per_cpu:,.0f} | {p.client_cpu:.2f} | "
+                f"{r.idle_cpu * 100:.1f} |")
     return "\n".join(rows)
 
 
@@ -337,7 +345,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=5000)
     parser.add_argument("--per-room", type=int, default=10)
     parser.add_argument("--rate", type=int, default=20_000, help="deliveries/s")
-    parser.add_argument("--sat-rate", type=int, default=60_000, help="deliveries/s")
+    parser.add_argument("--sat-rate", type=int, default=60_000,
+                        help="deliveries/s (0: no saturation phase)")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--servers", nargs="+", default=["hub", "sio"])
@@ -351,7 +360,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps([
             {"kind": r.kind, "held": r.held, "alive_end": r.alive_end,
-             "mem_per_conn": r.mem_per_conn,
+             "mem_per_conn": r.mem_per_conn, "idle_cpu": r.idle_cpu,
              "phases": [{**p.__dict__, "rate": p.rate, "per_cpu": p.per_cpu}
                         for p in r.phases]} for r in results], indent=2))
 
