@@ -68,9 +68,17 @@ class Screen:
 
     # ------------------------------------------------------------------ connection
 
-    def open(self) -> None:
-        """Connect and subscribe (raises on failure, after reporting it)."""
-        self._connect(resume=False)
+    def open(self, attempts: int = 4) -> None:
+        """Connect and subscribe, trying again after a failure as a screen does (each failure
+        is reported); raises when every attempt failed."""
+        for attempt in range(attempts):
+            try:
+                self._connect(resume=False)
+                break
+            except Exception:
+                if attempt == attempts - 1:
+                    raise
+                gevent.sleep(min(0.5 * 2**attempt, 4.0))
         self._loop = gevent.spawn(self._receive_loop)
 
     def _connect(self, resume: bool) -> None:
