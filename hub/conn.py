@@ -8,6 +8,7 @@ past the limit the connection is handed to ``on_slow`` and gets nothing more.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,10 +18,13 @@ from websockets.protocol import State
 from hub import frames
 from kitchen.tokens import Claims
 
+OPEN = State.OPEN
+
 
 class Conn:
     __slots__ = ("allowance", "channels", "claims", "closing", "errors", "fmt", "id", "limit",
-                 "mark", "on_slow", "peak", "pending", "screen", "transport", "ws")
+                 "mark", "on_slow", "peak", "pending", "proto", "screen", "sock", "transport",
+                 "ws")
 
     def __init__(self, ws: ServerConnection, conn_id: str, claims: Claims, fmt: int,
                  limit: int, on_slow: Callable[[Conn], None], screen: str | None = None) -> None:
@@ -32,6 +36,9 @@ class Conn:
         self.on_slow = on_slow
         self.screen = screen
         self.transport: asyncio.WriteTransport = ws.transport
+        self.proto = ws.protocol
+        sock = getattr(self.transport, "_sock", None)  # a plain selector transport's socket
+        self.sock: socket.socket | None = sock if isinstance(sock, socket.socket) else None
         self.channels: set[str] = set()
         self.pending: list[bytes] = []
         self.mark = 0  # the fan-out's last event number, so each event goes out once
@@ -45,7 +52,7 @@ class Conn:
 
     @property
     def is_open(self) -> bool:
-        return not self.closing and self.ws.protocol.state is State.OPEN
+        return not self.closing and self.proto.state is OPEN
 
     def restaurants(self) -> set[str]:
         return {name.split(":")[1] for name in self.channels}
@@ -53,16 +60,23 @@ class Conn:
     def send(self, obj: Mapping[str, Any]) -> bool:
         return self.write(frames.encode(obj, self.fmt))
 
-    def flush(self) -> bool:
-        """Write what the fan-out queued, in one call."""
-        data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
-        self.pending.clear()
-        return self.write(data)
-
     def write(self, data: bytes) -> bool:
-        if not self.is_open:
+        if self.closing or self.proto.state is not OPEN:
             return False
         transport = self.transport
+        if self.sock is not None and not transport.get_write_buffer_size():
+            # Nothing queued: send now, as transport.write() would, without its checks and
+            # calls (about 1.5 of the 5 µs a write costs here); the rest, if any, is buffered.
+            try:
+                sent = self.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                sent = 0  # transport.write() meets the error again and closes the transport
+            if sent == len(data):
+                self.allowance = 0
+                return True
+            data = data[sent:]
         transport.write(data)
         size = transport.get_write_buffer_size()
         if size > self.peak:

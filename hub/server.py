@@ -368,7 +368,10 @@ class Hub:
                 ended += self._end_session(entry.env.restaurant_id, table, session)
         self.metrics.deliveries += total
         for conn in touched:
-            conn.flush()
+            pending = conn.pending
+            data = pending[0] if len(pending) == 1 else b"".join(pending)
+            pending.clear()
+            conn.write(data)
         for conn in ended:
             self._close(conn, protocol.CLOSE_UNAUTHORIZED, SESSION_ENDED)
 
