@@ -8,8 +8,9 @@ distributed run (a master and several workers on this machine) leaves one set pe
     seen-<pid>.jsonl      tickets that reached a kitchen screen: restaurant, screen, order id
     served-<pid>.jsonl    orders the pass marked served
 
-Slots (which restaurant, table or station a new user takes) are claimed from counters in
-``claims/``, under a file lock, so two processes never take the same kitchen screen.
+Slots (which restaurant, table or station a new user takes) are held with a lock file each
+in ``claims/`` for as long as the user lives, so two users never drive the same kitchen
+screen or table, whichever process they run in.
 """
 
 from __future__ import annotations
@@ -61,6 +62,24 @@ class Ledger:
             f.write(str(value + 1))
             f.flush()
             return value
+
+
+    def hold(self, name: str, slots: int) -> tuple[int, IO[str]] | None:
+        """A slot of ``name`` (0 ≤ slot < ``slots``) that no live user holds, and the open
+        lock file that holds it until it is closed (or its process ends); None when every
+        slot is held. Users that replace others (a worker Locust took for lost while it still
+        ran) so never drive the same screen or table twice."""
+        start = self.claim(name)
+        for n in range(slots):
+            slot = (start + n) % slots
+            f = open(self.run_dir / "claims" / f"{name}-{slot}.lock", "a")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                continue
+            return slot, f
+        return None
 
 
 def read(run_dir: Path, kind: str) -> Iterator[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import locust.runners
 from locust import events
 from locust.runners import WorkerRunner
 
@@ -16,6 +17,11 @@ from loadtests.shape import LunchRush
 from loadtests.users import Diner, KitchenScreen, Merchant
 
 __all__ = ["Diner", "KitchenScreen", "LunchRush", "Merchant"]
+
+# A worker busy with thousands of screens on a shared 2-core machine can miss Locust's
+# 3-second heartbeat without being gone; the master would then start its users elsewhere
+# while they still run. Allow 15 s.
+locust.runners.HEARTBEAT_LIVENESS = 15
 
 
 @events.init_command_line_parser.add_listener

@@ -41,6 +41,14 @@ class Plan:
         index = slot % per
         return r, (self.stations[index] if index < len(self.stations) else EXPO)
 
+    @property
+    def kitchen_slots(self) -> int:
+        return len(self.restaurants) * self.screens_per_restaurant
+
+    @property
+    def table_slots(self) -> int:
+        return sum(len(r["tables"]) for r in self.restaurants)
+
     def table_slot(self, slot: int) -> tuple[dict[str, Any], str]:
         """(restaurant, table) of diner number ``slot``: restaurants first, then tables."""
         n = len(self.restaurants)

@@ -26,6 +26,7 @@ from typing import Any
 import gevent
 from gevent.event import Event
 from locust import FastHttpUser, between, task
+from locust.exception import StopUser
 
 from loadtests.plan import EXPO
 from loadtests.runtime import current
@@ -60,6 +61,16 @@ class Person(FastHttpUser):
     connection_timeout = 10.0
     network_timeout = 30.0
     screen: Screen | None = None
+    held: Any = None  # the lock file of this user's slot
+
+    def hold(self, name: str, slots: int) -> int | None:
+        """A slot no other live user holds (None: all taken; this user then stays idle)."""
+        _, ledger, _ = current.need()
+        got = ledger.hold(name, slots)
+        if got is None:
+            return None
+        slot, self.held = got
+        return slot
 
     def setup_person(self, restaurant: dict[str, Any], token: str) -> None:
         plan, _, _ = current.need()
@@ -86,6 +97,8 @@ class Person(FastHttpUser):
     def on_stop(self) -> None:
         if self.screen is not None:
             self.screen.close()
+        if self.held is not None:
+            self.held.close()
 
 
 # ---------------------------------------------------------------------------------- diner
@@ -104,8 +117,11 @@ class Diner(Person):
     wait_time = _pace
 
     def on_start(self) -> None:
-        plan, ledger, _ = current.need()
-        restaurant, self.table = plan.table_slot(ledger.claim("diner"))
+        plan, _, _ = current.need()
+        slot = self.hold("diner", plan.table_slots)
+        if slot is None:
+            raise StopUser("every table has a phone")
+        restaurant, self.table = plan.table_slot(slot)
         self.setup_person(restaurant, restaurant["tables"][self.table])
         self.dishes = list(plan.dishes)
         self.watch(restaurant["tables"][self.table], f"table:{self.rid}:{self.table}",
@@ -191,7 +207,10 @@ class KitchenScreen(Person):
 
     def on_start(self) -> None:
         plan, ledger, _ = current.need()
-        restaurant, self.station = plan.kitchen_slot(ledger.claim("kitchen"))
+        slot = self.hold("kitchen", plan.kitchen_slots)
+        if slot is None:
+            raise StopUser("every kitchen screen is driven")
+        restaurant, self.station = plan.kitchen_slot(slot)
         self.is_pass = self.station == EXPO
         token = restaurant["expo"] if self.is_pass else restaurant["stations"][self.station]
         self.setup_person(restaurant, token)
@@ -338,8 +357,11 @@ class Merchant(Person):
     wait_time = between(5, 15)
 
     def on_start(self) -> None:
-        plan, ledger, _ = current.need()
-        restaurant = plan.restaurant_slot(ledger.claim("merchant"), spread=7)
+        plan, _, _ = current.need()
+        slot = self.hold("merchant", len(plan.restaurants))
+        if slot is None:
+            raise StopUser("every restaurant has its merchant")
+        restaurant = plan.restaurant_slot(slot, spread=7)
         self.setup_person(restaurant, restaurant["merchant"])
         self.frames = 0
         self.watch(restaurant["merchant"], f"board:{self.rid}", "board-manager")
