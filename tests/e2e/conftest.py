@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from playwright.sync_api import (
@@ -28,7 +27,7 @@ from playwright.sync_api import (
 )
 
 from kitchen.embedded import EmbeddedPostgres, EmbeddedRedis
-from tests.e2e.stack import ROOT, Stack, run_async
+from tests.e2e.stack import ROOT, Stack, fresh_database, run_async
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,16 +35,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 TABLET: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-async def _fresh_database(server: EmbeddedPostgres, template: str) -> str:
-    name = f"e2e_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(server.url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await conn.close()
-    return server.dsn(name)
 
 
 async def _flush(url: str) -> None:
@@ -60,7 +49,7 @@ async def _flush(url: str) -> None:
 def stack(postgres_server: EmbeddedPostgres, redis_server: EmbeddedRedis, pg_template: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """api, hub and workers as subprocesses on free ports, the demo restaurant seeded."""
-    database_url = run_async(_fresh_database(postgres_server, pg_template))
+    database_url = run_async(fresh_database(postgres_server, pg_template, "e2e"))
     run_async(_flush(redis_server.url))
     running = Stack(database_url, redis_server.url, tmp_path_factory.mktemp("e2e-stack"))
     running.start()

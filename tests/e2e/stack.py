@@ -19,16 +19,21 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+import asyncpg
 import redis.asyncio as aioredis
 
 from kitchen import demo
 from kitchen.db import create_pool
 from kitchen.settings import Settings
+
+if TYPE_CHECKING:
+    from kitchen.embedded import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-secret-key-for-signing-tokens-0123456789"
@@ -42,6 +47,17 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     with pytest-asyncio or with Playwright's synchronous API."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+async def fresh_database(server: EmbeddedPostgres, template: str, prefix: str) -> str:
+    """A new database ``<prefix>_<random>`` copied from ``template``; its DSN."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(server.url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+    return server.dsn(name)
 
 
 def free_port() -> int:

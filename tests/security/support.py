@@ -3,41 +3,20 @@ HTTP from synchronous code (schemathesis, the browser)."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import asyncpg
 import redis.asyncio as aioredis
 
 from kitchen import demo, tokens
 from kitchen.db import create_pool
 from kitchen.embedded import EmbeddedPostgres, EmbeddedRedis
 from kitchen.settings import Settings
+from tests.e2e.stack import fresh_database, run_async
 from tests.faults.system import SECRET, Proc, System
-
-T = TypeVar("T")
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on a loop of its own in a thread (no loop shared with pytest-asyncio)."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def fresh_database(server: EmbeddedPostgres, template: str) -> str:
-    name = f"sec_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(server.url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await conn.close()
-    return server.dsn(name)
 
 
 async def seed(system: System) -> None:
@@ -66,7 +45,7 @@ def api_process(postgres: EmbeddedPostgres, template: str, log_dir: Path,
     """The demo restaurant served by a real api (and hub) process."""
     redis = EmbeddedRedis(durable=False).start()
     try:
-        database_url = run_async(fresh_database(postgres, template))
+        database_url = run_async(fresh_database(postgres, template, "sec"))
         system = System(database_url, redis, log_dir).build()
         run_async(seed(system))
         names = ["api", "hub"] if with_hub else ["api"]
