@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -23,8 +23,8 @@ OPEN = State.OPEN
 
 class Conn:
     __slots__ = ("allowance", "channels", "claims", "closing", "errors", "fmt", "id", "limit",
-                 "mark", "on_slow", "peak", "pending", "proto", "screen", "sock", "transport",
-                 "ws")
+                 "mark", "on_slow", "peak", "pending", "ping", "proto", "screen", "slot", "sock",
+                 "transport", "ws")
 
     def __init__(self, ws: ServerConnection, conn_id: str, claims: Claims, fmt: int,
                  limit: int, on_slow: Callable[[Conn], None], screen: str | None = None) -> None:
@@ -46,6 +46,8 @@ class Conn:
         self.errors = 0
         self.closing = False
         self.peak = 0
+        self.slot = 0  # which round of the hub's keepalive sweep pings this connection
+        self.ping: asyncio.Future[Awaitable[float]] | None = None  # the last ping sent
 
     def __repr__(self) -> str:
         return f"<Conn {self.id} {self.claims.role}>"

@@ -30,6 +30,7 @@ SUBPROTOCOLS = {"kitchen.json": JSON, "kitchen.msgpack": MSGPACK}
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008  # too many bad requests
 CLOSE_TOO_BIG = 1009  # a client frame over MAX_FRAME_BYTES (sent by websockets itself)
+CLOSE_KEEPALIVE = 1011  # a keepalive ping not answered in time
 CLOSE_RESTART = 1012  # the hub is going away: reconnect (to any hub) and resume
 CLOSE_UNAUTHORIZED = 4001  # token missing, malformed, expired or revoked: get a new one
 CLOSE_SLOW = 4008  # send buffer overflowed: reconnect and resume from the last position

@@ -17,8 +17,9 @@ import random
 import socket
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import parse_qs
 
 from redis.exceptions import RedisError
@@ -46,8 +47,8 @@ log = logging.getLogger("hub")
 
 CATCH_UP_S = 2.0  # how long a client ahead of this hub (it came from a faster one) may wait
 REPLAY_FACTOR = 4  # a replay may take up to this many send buffers, else the client reloads
-PING_INTERVAL_S = 20.0
-PING_TIMEOUT_S = 20.0
+PING_INTERVAL_S = 20.0  # keepalive: a ping every 20 s, closed (1011) if unanswered 20 s later
+PING_SLOTS = 20  # the keepalive sweep wakes every PING_INTERVAL_S / PING_SLOTS seconds
 CLOSE_TIMEOUT_S = 5.0
 
 
@@ -71,6 +72,7 @@ class Hub:
         self._ids = itertools.count(1)
         self._seq = 0
         self._closing: set[asyncio.Task[None]] = set()
+        self._keepalive: asyncio.Task[None] | None = None
         self.metrics.gauges.update({
             "hub_connections": lambda: len(self.registry),
             "hub_subscriptions": lambda: self.registry.subscriptions,
@@ -92,8 +94,7 @@ class Hub:
             compression=None,
             max_size=protocol.MAX_FRAME_BYTES,
             max_queue=4,
-            ping_interval=PING_INTERVAL_S,
-            ping_timeout=PING_TIMEOUT_S,
+            ping_interval=None,  # one keepalive sweep for all (_keepalive_loop), not a task each
             close_timeout=CLOSE_TIMEOUT_S,
             process_request=self.process_request,
             select_subprotocol=select_subprotocol,
@@ -101,12 +102,15 @@ class Hub:
             server_header=None,
             backlog=4096,
         )
+        self._keepalive = asyncio.create_task(self._keepalive_loop(), name="hub-keepalive")
         bound: int = self.server.sockets[0].getsockname()[1]
         log.info("hub %s listening on port %d", self.hub_id, bound)
         return bound
 
     async def stop(self, reason: str = "restart") -> None:
         """Tell every client, close them all with CLOSE_RESTART, release Redis."""
+        if self._keepalive is not None:
+            self._keepalive.cancel()
         if self.server is not None:
             self.server.close(close_connections=False)
         conns = list(self.registry.conns.values())
@@ -173,8 +177,10 @@ class Hub:
         screen = protocol.screen_id(parse_qs(ws.request.path.partition("?")[2] if ws.request
                                              else "").get("screen", [None])[0])
         _shed_handshake(ws)
-        conn = Conn(ws, f"{self.hub_id}/{next(self._ids)}", auth, fmt,
+        n = next(self._ids)
+        conn = Conn(ws, f"{self.hub_id}/{n}", auth, fmt,
                     self.settings.send_buffer_bytes, self._cut_slow, screen)
+        conn.slot = n % PING_SLOTS
         self.registry.connect(conn)
         self.metrics.connections_total += 1
         self.presence.online(conn)
@@ -236,6 +242,28 @@ class Hub:
         conn.pending.clear()
         log.info("closing slow connection %s", conn.id)
         self._close(conn, protocol.CLOSE_SLOW, "slow, resume")
+
+    # ------------------------------------------------------------------ keepalive
+
+    async def _keepalive_loop(self) -> None:
+        """WebSocket pings for every connection from one task, instead of websockets' task and
+        timer per connection (about 2 KB each): every PING_INTERVAL_S / PING_SLOTS seconds,
+        one slot of the connections. A connection whose ping of the previous round (sent
+        PING_INTERVAL_S ago) got no pong is closed with 1011; the others get a new ping."""
+        tick = 0
+        while True:
+            await asyncio.sleep(PING_INTERVAL_S / PING_SLOTS)
+            tick += 1
+            for conn in list(self.registry.conns.values()):
+                if conn.slot == tick % PING_SLOTS and conn.is_open:
+                    self._ping(conn)
+
+    def _ping(self, conn: Conn) -> None:
+        if conn.ping is not None and not _answered(conn.ping):
+            self._close(conn, protocol.CLOSE_KEEPALIVE, "keepalive ping timeout")
+            return
+        conn.ping = asyncio.ensure_future(conn.ws.ping())
+        conn.ping.add_done_callback(_retrieve)
 
     # ------------------------------------------------------------------ subscribe
 
@@ -427,6 +455,20 @@ def _shed_handshake(ws: ServerConnection) -> None:
     only checks that a request was received once the connection is open."""
     ws.request = _HANDSHAKE_DONE
     ws.response = None
+
+
+def _answered(sent: asyncio.Future[Awaitable[float]]) -> bool:
+    """The ping went out and its pong came back."""
+    if not sent.done() or sent.cancelled() or sent.exception() is not None:
+        return False
+    pong = sent.result()
+    return isinstance(pong, asyncio.Future) and pong.done()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a ping's failure (the connection closed meanwhile) as seen."""
+    if not task.cancelled():
+        task.exception()
 
 
 def select_subprotocol(connection: ServerConnection,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import struct
 import urllib.request
 
 import msgpack
@@ -10,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from websockets.asyncio.client import connect
 
+from hub import server
 from kitchen import codec, keys
 from tests.integration.hub_support import (
     EPOCH,
@@ -126,3 +130,41 @@ async def test_two_hubs_serve_the_same_log(redis: aioredis.Redis, redis_url: str
             ack = await moved.subscribe(["expo:r1"], {R: {"pos": pos[-1], "epoch": EPOCH}})
             assert ack["op"] == "ack"  # replayed, or live if this hub had not read them yet
             assert [e["pos"] for e in await moved.events(2)] == missed
+
+
+async def test_keepalive_pings_every_connection_and_closes_a_silent_one_with_1011(
+        redis: aioredis.Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One sweep pings every connection: a client that answers stays open, a client that never
+    answers gets close 1011 one interval after its ping, and nothing else changes for the
+    first (it keeps receiving events)."""
+    monkeypatch.setattr(server, "PING_INTERVAL_S", 0.4)
+    await open_restaurant(redis)
+    async with running_hub(hub_settings(redis_url)) as (hub, url):
+        port = int(url.rsplit(":", 1)[1])
+        async with client(url, token("expo")) as alive:  # websockets answers pings itself
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write((f"GET /ws?token={token('expo')} HTTP/1.1\r\nHost: x\r\n"
+                          "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                          ).encode())
+            pings, code = 0, None
+            async with asyncio.timeout(5):
+                assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+                while code is None:
+                    head = await reader.readexactly(2)
+                    n = head[1] & 0x7F
+                    if n == 126:
+                        n = struct.unpack("!H", await reader.readexactly(2))[0]
+                    body = await reader.readexactly(n)
+                    if head[0] & 0x0F == 0x9:
+                        pings += 1
+                    elif head[0] & 0x0F == 0x8:
+                        code = struct.unpack("!H", body[:2])[0]
+            writer.close()
+            assert code == 1011 and pings == 1
+            await alive.subscribe(["expo:r1"])
+            await publish(redis, *placed(1))
+            assert len(await alive.events(1)) == 1
+            [conn] = [c for c in hub.registry.conns.values() if c.is_open]
+            assert conn.is_open and conn.ws.latency > 0  # pinged, and its pong came back
