@@ -2,7 +2,7 @@
 // shared cart, ordering and adding dishes, every dish's live status with a wait estimate,
 // urging and returning a dish, calling a waiter, the bill.
 import { ApiError, makeApi } from "./lib/api.js";
-import { batched, fullMessage } from "./lib/app.js";
+import { batched, followConnection, fullMessage } from "./lib/app.js";
 import { dialog, fill, h, toast } from "./lib/dom.js";
 import { learnServerTime, minutes, money, serverNow, timeOfDay } from "./lib/format.js";
 import { langButton, name, onLang, t } from "./lib/i18n.js";
@@ -465,12 +465,7 @@ function main(s) {
     hubUrl: s.hub_url, token: s.token, restaurant: R, screen: `diner-${T}-${Math.random().toString(36).slice(2, 8)}`,
     channels: () => s.channels || [`table:${R}:${T}`, `menu:${R}`],
     loadSnapshot, onSnapshot, onEvent,
-    onState: (info) => {
-      badge.update(info);
-      document.body.dataset.conn = info.state;
-      if (info.state === "live") outbox.kick();
-      if (info.state === "denied") endSession();
-    },
+    onState: followConnection(badge, outbox, endSession),
   });
   // wait estimates follow the kitchen's load: refresh them now and then
   setInterval(() => { if (!ended) api.get(paths.tableOrders(R, T)).then((snap) => { takeWaits(snap); rerender(); })

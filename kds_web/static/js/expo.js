@@ -1,5 +1,5 @@
 // The pass (expo): every open order across stations, which dishes are ready, serve them.
-import { batched, onDenied, staffSession } from "./lib/app.js";
+import { batched, followConnection, onDenied, staffSession } from "./lib/app.js";
 import { h, fill, toast } from "./lib/dom.js";
 import { clock, learnServerTime, serverNow, timeOfDay } from "./lib/format.js";
 import { langButton, name, onLang, t } from "./lib/i18n.js";
@@ -158,12 +158,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     hubUrl, token, restaurant: R, screen: "expo",
     channels: () => [`expo:${R}`, `menu:${R}`],
     loadSnapshot, onSnapshot, onEvent,
-    onState: (info) => {
-      badge.update(info);
-      document.body.dataset.conn = info.state;
-      if (info.state === "live") outbox.kick();
-      if (info.state === "denied") onDenied();
-    },
+    onState: followConnection(badge, outbox, onDenied),
   });
   onLang(render);
   render();

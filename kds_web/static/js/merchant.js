@@ -1,6 +1,6 @@
 // The merchant's screen: the live table board with table actions, the menu and stock editor,
 // the dashboard (inline SVG charts from the statistics endpoints) and the printable QR sheet.
-import { batched, onDenied, staffSession } from "./lib/app.js";
+import { batched, followConnection, onDenied, staffSession } from "./lib/app.js";
 import { bars, hbars, ranges } from "./lib/charts.js";
 import { dialog, fill, h, toast } from "./lib/dom.js";
 import { learnServerTime, money, serverNow } from "./lib/format.js";
@@ -321,12 +321,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     loadSnapshot: () => api.get(paths.board(R)),
     onSnapshot: (snap) => { learnServerTime(snap.now); board = snap; rerender(); },
     onEvent,
-    onState: (info) => {
-      badge.update(info);
-      document.body.dataset.conn = info.state;
-      if (info.state === "live") outbox.kick();
-      if (info.state === "denied") onDenied();
-    },
+    onState: followConnection(badge, outbox, onDenied),
   });
   setInterval(rerender, 30000);
   onLang(render);

@@ -1,6 +1,6 @@
 // The kitchen station screen: this station's tickets in arrival order, tap a dish to start and
 // again when it is ready, bump a whole ticket, recall any ticket of the day.
-import { batched, onDenied, staffSession } from "./lib/app.js";
+import { batched, followConnection, onDenied, staffSession } from "./lib/app.js";
 import { dialog, fill, h, toast } from "./lib/dom.js";
 import { clock, learnServerTime, serverNow, timeOfDay } from "./lib/format.js";
 import { langButton, name, onLang, t } from "./lib/i18n.js";
@@ -341,12 +341,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     hubUrl, token, restaurant: R, screen: `station-${stationId}`,
     channels: () => [`station:${R}:${stationId}`, `menu:${R}`],
     loadSnapshot, onSnapshot, onEvent,
-    onState: (info) => {
-      badge.update(info);
-      document.body.dataset.conn = info.state;
-      if (info.state === "live") outbox.kick();
-      if (info.state === "denied") onDenied();
-    },
+    onState: followConnection(badge, outbox, onDenied),
   });
   onLang(render);
   render();

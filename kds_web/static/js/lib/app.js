@@ -50,6 +50,17 @@ export function onDenied() {
   fullMessage(icon("key"), t("common.denied"), t("common.no_token"));
 }
 
+/** The ``onState`` of a screen's Live link: update the badge, mark the page, send the taps
+ * queued offline once live again, and hand a refused token to ``denied``. */
+export function followConnection(badge, outbox, denied) {
+  return (info) => {
+    badge.update(info);
+    document.body.dataset.conn = info.state;
+    if (info.state === "live") outbox.kick();
+    if (info.state === "denied") denied();
+  };
+}
+
 /** Run ``fn`` at most once per animation frame, however often it is asked for. */
 export function batched(fn) {
   let queued = false;
