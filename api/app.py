@@ -20,10 +20,13 @@ from starlette.routing import BaseRoute
 from api import errors, openapi, routes
 from api.context import Services
 from api.limits import Limits
+from kitchen.batching import Batcher
 from kitchen.db import Queries, create_pool
 from kitchen.errors import ConfigError
 from kitchen.settings import Settings
 from kitchen.store import Store
+
+REDIS_TIMEOUT_S = 5.0  # a Redis that answers nothing for this long is treated as down
 
 log = logging.getLogger("api")
 
@@ -47,15 +50,20 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = aioredis.Redis.from_url(redis_url, decode_responses=False)
+        # the hot path's shared trips: bounded per trip rather than per reply (see Batcher)
+        trips = aioredis.Redis.from_url(redis_url, decode_responses=False, socket_timeout=None,
+                                        socket_connect_timeout=REDIS_TIMEOUT_S)
         pool = await create_pool(database_url)
         try:
             store = Store(redis, maxlen=settings.stream_maxlen,
-                          idempotency_ttl=settings.idempotency_ttl)
+                          idempotency_ttl=settings.idempotency_ttl,
+                          batch=Batcher(trips, timeout=REDIS_TIMEOUT_S))
             app.state.services = Services(settings, limits or Limits(), redis, pool, store,
                                           Queries.load())
             yield
         finally:
             await pool.close()
+            await trips.aclose()
             await redis.aclose()
 
     app = Starlette(routes=[*routes.routes(), *page_routes(settings)],

@@ -10,6 +10,7 @@ for its station's dishes; expo and merchant tokens for the whole restaurant.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NoReturn
 
 from redis.asyncio.client import Pipeline
 from starlette.requests import Request
@@ -42,6 +43,14 @@ def subject(claims: Claims) -> str:
     return f"{claims.role}.{claims.jti}"
 
 
+def raise_revoked() -> NoReturn:
+    raise AuthError("this token was revoked")
+
+
+def raise_unknown(rid: str) -> NoReturn:
+    raise NotFound(f"no restaurant {rid!r}", restaurant_id=rid)
+
+
 def check_session(claims: Claims, table: TableState | None) -> None:
     """A diner token works only while its table is seated under the token's session."""
     if (table is None or table.status == TableStatus.FREE or not claims.session
@@ -67,9 +76,9 @@ def station_scope(claims: Claims) -> str | None:
     return claims.station if claims.role == STATION else None
 
 
-async def authenticate(request: Request, svc: Services, roles: Sequence[str]
-                       ) -> tuple[Claims, TableState | None]:
-    """The caller's claims (and, for a diner, its table) or an AuthError / NotFound."""
+def verified(request: Request, svc: Services, roles: Sequence[str]) -> tuple[Claims, str]:
+    """The token's claims and the restaurant asked for, from what the request carries alone
+    (signature, expiry, role, restaurant); the checks against Redis come after."""
     claims = tokens.verify(bearer(request), svc.settings.secret_keys)
     if claims.role == "qr":
         raise ForbiddenError("a table's QR token only opens a diner session "
@@ -77,6 +86,22 @@ async def authenticate(request: Request, svc: Services, roles: Sequence[str]
     claims.require_role(*roles)
     rid = str(request.path_params.get("rid", claims.restaurant))
     claims.require_restaurant(rid)
+    return claims, rid
+
+
+def check_scope(request: Request, claims: Claims) -> None:
+    """The path's table and station are the token's own (403 otherwise)."""
+    params = request.path_params
+    if "table" in params:
+        check_table(claims, str(params["table"]))
+    if "station" in params:
+        check_station(claims, str(params["station"]))
+
+
+async def authenticate(request: Request, svc: Services, roles: Sequence[str]
+                       ) -> tuple[Claims, TableState | None]:
+    """The caller's claims (and, for a diner, its table) or an AuthError / NotFound."""
+    claims, rid = verified(request, svc, roles)
 
     def build(pipe: Pipeline) -> None:
         pipe.sismember(keys.revoked(rid), claims.jti)
@@ -86,16 +111,12 @@ async def authenticate(request: Request, svc: Services, roles: Sequence[str]
 
     revoked, exists, *rest = await svc.store.batch.run(build)  # one trip shared by requests
     if revoked:
-        raise AuthError("this token was revoked")
+        raise_revoked()
     if not exists:
-        raise NotFound(f"no restaurant {rid!r}", restaurant_id=rid)
+        raise_unknown(rid)
     table = None
     if claims.role == DINER:
         table = TableState.from_dict(codec.unpack(rest[0])) if rest[0] else None
         check_session(claims, table)
-    params = request.path_params
-    if "table" in params:
-        check_table(claims, str(params["table"]))
-    if "station" in params:
-        check_station(claims, str(params["station"]))
+    check_scope(request, claims)
     return claims, table

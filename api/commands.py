@@ -56,9 +56,10 @@ async def execute(call: Call, reads: Reads, decide: Callable[[State], Tx],
         tx.response = wrap(call.fingerprint, tx.response)
         return tx
 
-    for _ in range(MAX_WIDENINGS):
+    for widening in range(MAX_WIDENINGS):
+        gate = call.gate if widening == 0 else None  # the pre-checks run once
         try:
-            done = await call.svc.store.run(call.rid, reads, decided, call.idem)
+            done = await call.svc.store.run(call.rid, reads, decided, call.idem, gate)
         except NeedMore as more:
             reads = widen(reads, more.reads)
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from redis.asyncio import Redis
@@ -16,6 +16,9 @@ from kitchen.model import TableState
 from kitchen.settings import Settings
 from kitchen.store import Store
 from kitchen.tokens import Claims
+
+if TYPE_CHECKING:
+    from api.gate import Gate
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Call:
     fingerprint: str = ""
     now: int = 0  # ms, taken once per request
     table: TableState | None = None  # a diner's table as read while authorising
+    gate: Gate | None = None  # pre-checks still to run in Redis with the first read
 
     @property
     def rid(self) -> str:

@@ -25,6 +25,8 @@ from starlette.routing import Route
 from api import auth, body, idempotency, ratelimit
 from api.context import Call, Reply, Services
 from api.errors import JSONAnswer, error_body, refusal
+from api.gate import Gate
+from api.ratelimit import Counter
 from kitchen.errors import InvalidInput, KitchenError, NotFound
 
 log = logging.getLogger("api")
@@ -59,6 +61,9 @@ class Endpoint:
     description: str = ""
     keyed: bool | None = None  # needs an Idempotency-Key (default: a token-bearing non-GET)
     content_type: str = "application/json"
+    # its Redis pre-checks run in its read's trip (api.gate): for handlers whose first Redis
+    # step is api.commands.execute
+    gated: bool = False
 
     @property
     def needs_key(self) -> bool:
@@ -90,37 +95,65 @@ def check_path(params: dict[str, Any]) -> None:
             raise NotFound(f"no {name} like that", param=name)
 
 
-async def prepare(ep: Endpoint, request: Request, svc: Services) -> Call:
+async def prepare(ep: Endpoint, request: Request, svc: Services, gated: bool = False) -> Call:
+    """Authenticate and authorise, take the idempotency key, count the diner's budget, read
+    the body: each step only once the ones before it passed. ``gated``: the steps that need
+    Redis are left in ``call.gate``, to run with the command's first read."""
     check_path(request.path_params)
     call = Call(request, svc, now=int(time.time() * 1000))
     if ep.roles:
-        call.claims, call.table = await auth.authenticate(request, svc, ep.roles)
+        if gated:
+            claims, rid = auth.verified(request, svc, ep.roles)
+            call.claims, call.gate = claims, Gate(rid, claims)
+            auth.check_scope(request, claims)
+        else:
+            call.claims, call.table = await auth.authenticate(request, svc, ep.roles)
     if ep.needs_key:
         assert call.claims is not None
         key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
         call.idem = idempotency.scoped(auth.subject(call.claims), key)
+        if call.gate is not None:
+            call.gate.idem = call.idem
         if call.claims.role == auth.DINER:
-            await _diner_budget(call)
+            phone, table = _diner_budget(call)
+            if call.gate is not None:
+                call.gate.count(phone, table)
+            else:
+                batch = call.svc.store.batch
+                await asyncio.gather(ratelimit.count(batch, call.rid, phone),
+                                     ratelimit.count(batch, call.rid, table))
     if ep.method != "GET":
-        call.body = await body.read_json(request, svc.limits.body_bytes)
+        call.body = await _body(request, svc.limits.body_bytes)
     call.fingerprint = idempotency.fingerprint(ep.method, ep.path, request.path_params,
                                                call.body)
     return call
 
 
-async def _diner_budget(call: Call) -> None:
+def _diner_budget(call: Call) -> tuple[Counter, Counter]:
     """Each command of a diner token counts, for the token and for its table; past either
     limit, 429 until the window ends. Anyone at the table can get diner tokens (as many as
     they scan), and every command adds to the log that every screen and worker reads."""
     limits, claims, now = call.svc.limits, call.who, call.now / 1000
     phone = ratelimit.Window(limits.diner_commands, limits.diner_window_s)
     table = ratelimit.Window(limits.table_commands, limits.diner_window_s)
-    batch = call.svc.store.batch
-    await asyncio.gather(
-        ratelimit.hit(batch, call.rid, f"diner:{claims.jti}", phone, now,
-                      "commands from this phone"),
-        ratelimit.hit(batch, call.rid, f"table:{claims.table}", table, now,
-                      "commands from this table"))
+    return (Counter(f"diner:{claims.jti}", phone, "commands from this phone", now),
+            Counter(f"table:{claims.table}", table, "commands from this table", now))
+
+
+_BODY = "kitchen.body"  # the body's outcome (object or refusal), kept in the ASGI scope
+
+
+async def _body(request: Request, limit: int) -> dict[str, Any]:
+    """The JSON body, read once per request: a second reading gives the same outcome."""
+    if _BODY not in request.scope:
+        try:
+            request.scope[_BODY] = await body.read_json(request, limit)
+        except KitchenError as exc:
+            request.scope[_BODY] = exc
+    outcome = request.scope[_BODY]
+    if isinstance(outcome, KitchenError):
+        raise outcome
+    return outcome  # type: ignore[no-any-return]
 
 
 def render(ep: Endpoint, result: Any) -> Response:
@@ -132,9 +165,27 @@ def render(ep: Endpoint, result: Any) -> Response:
     return JSONAnswer(result, status_code=ep.status)
 
 
+async def _gated(ep: Endpoint, request: Request, svc: Services) -> Response | None:
+    """The request with its Redis pre-checks in its read's trip; None when it was refused
+    before that trip: the step-by-step path then gives the refusal its precedence."""
+    call = None
+    try:
+        call = await prepare(ep, request, svc, gated=True)
+        result = await ep.handler(call)
+    except KitchenError:
+        if call is not None and call.gate is not None and call.gate.sent:
+            raise
+        return None
+    if call.gate is not None and not call.gate.sent:
+        raise RuntimeError(f"{ep.name} answered without running its pre-checks")
+    return render(ep, result)
+
+
 async def serve(ep: Endpoint, request: Request) -> Response:
     svc: Services = request.app.state.services
     try:
+        if ep.gated and (answer := await _gated(ep, request, svc)) is not None:
+            return answer
         call = await prepare(ep, request, svc)
         return render(ep, await ep.handler(call))
     except KitchenError as exc:

@@ -40,6 +40,16 @@ class Window:
                 retry_after_ms=wait, limit=self.limit, window_s=self.seconds)
 
 
+@dataclass(frozen=True)
+class Counter:
+    """One rate limit to count: ``scope`` within ``window``, refused as too many ``what``."""
+
+    scope: str
+    window: Window
+    what: str
+    now_s: float
+
+
 async def hit(redis: Redis | Batcher, restaurant_id: str, scope: str, window: Window,
               now_s: float, what: str) -> None:
     """Count one hit of ``scope`` in the current window; RateLimited past the limit.
@@ -58,3 +68,8 @@ async def hit(redis: Redis | Batcher, restaurant_id: str, scope: str, window: Wi
         build(pipe)
         count, _ = await pipe.execute()
     window.check(int(count), now_s, what)
+
+
+async def count(redis: Redis | Batcher, restaurant_id: str, counter: Counter) -> None:
+    """:func:`hit` for a :class:`~api.gate.Counter`."""
+    await hit(redis, restaurant_id, counter.scope, counter.window, counter.now_s, counter.what)

@@ -60,13 +60,15 @@ async def docs_page(call: Call) -> Response:
 
 def _dish_moves() -> list[Endpoint]:
     return [Endpoint("POST", f"{LINE}/{action}", kitchen.dish_action(action),
-                     f"Dish: {action}", KITCHEN, "kitchen", "Empty", "KitchenAnswer")
+                     f"Dish: {action}", KITCHEN, "kitchen", "Empty", "KitchenAnswer",
+                     gated=True)
             for action in kitchen.DISH_ACTIONS]
 
 
 def _ticket_moves() -> list[Endpoint]:
     return [Endpoint("POST", f"{ORDER}/{action}", kitchen.ticket_action(action),
-                     f"Ticket: {action}", KITCHEN, "kitchen", "TicketAction", "KitchenAnswer")
+                     f"Ticket: {action}", KITCHEN, "kitchen", "TicketAction", "KitchenAnswer",
+                     gated=True)
             for action in kitchen.TICKET_ACTIONS]
 
 
@@ -101,27 +103,27 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", TABLE + "/cart/items", cart.change_cart,
              "Diner: add or remove one cart item", SEATED, "diner", "CartChange", "Cart"),
     Endpoint("POST", TABLE + "/orders", diner.place_order, "Diner: place an order",
-             SEATED, "diner", "OrderRequest", "OrderPlaced", status=201),
+             SEATED, "diner", "OrderRequest", "OrderPlaced", status=201, gated=True),
     Endpoint("GET", TABLE + "/orders", snapshots.table_orders,
              "Snapshot: the table's orders, dish statuses and waits", (DINER, EXPO, MERCHANT),
              "snapshots", response="TableSnapshot"),
     Endpoint("POST", ORDER + "/lines", diner.add_lines, "Diner: add dishes (加菜)",
-             SEATED, "diner", "ItemsRequest", "LinesAdded", status=201),
+             SEATED, "diner", "ItemsRequest", "LinesAdded", status=201, gated=True),
     Endpoint("POST", LINE + "/return", diner.return_line, "Diner: return a dish (退菜)",
-             SEATED, "diner", "Empty", "ReturnAnswer"),
+             SEATED, "diner", "Empty", "ReturnAnswer", gated=True),
     Endpoint("POST", LINE + "/urge", diner.urge_line, "Diner: urge a dish (催菜)",
-             SEATED, "diner", "Empty", "OrderAnswer"),
+             SEATED, "diner", "Empty", "OrderAnswer", gated=True),
     Endpoint("POST", TABLE + "/waiter", diner.call_waiter, "Diner: call a waiter",
-             SEATED, "diner", "WaiterCall", "TableAnswer"),
+             SEATED, "diner", "WaiterCall", "TableAnswer", gated=True),
     Endpoint("GET", TABLE + "/bill", diner.get_bill, "Diner: the bill", SEATED, "diner",
              response="Bill"),
     Endpoint("POST", TABLE + "/bill", diner.request_bill, "Diner: ask for the bill",
-             SEATED, "diner", "Empty", "BillAnswer"),
+             SEATED, "diner", "Empty", "BillAnswer", gated=True),
     # -- kitchen
     *_dish_moves(),
     *_ticket_moves(),
     Endpoint("POST", ORDER + "/rush", kitchen.rush, "Ticket: rush", KITCHEN, "kitchen",
-             "RushRequest", "OrderAnswer"),
+             "RushRequest", "OrderAnswer", gated=True),
     Endpoint("POST", LINE + "/return/approve", kitchen.return_decision(True),
              "Dish: approve a return", KITCHEN, "kitchen", "Empty", "ReturnDecision"),
     Endpoint("POST", LINE + "/return/refuse", kitchen.return_decision(False),

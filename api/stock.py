@@ -15,7 +15,7 @@ from api.context import Call, Reply
 from kitchen import ordering
 from kitchen.errors import IllegalTransition, NotFound
 from kitchen.events import DishRestocked, DishSoldOut, StockChanged
-from kitchen.model import Dish, Line
+from kitchen.model import Dish, Line, Menu
 from kitchen.store import Reads, State, Tx
 
 MAX_STOCK = 1_000_000
@@ -31,6 +31,18 @@ def take(tx: Tx, state: State, lines: Sequence[Line]) -> None:
         tx.emit(StockChanged(tx.r, dish_id=dish_id, remaining=remaining))
         if remaining == 0:
             tx.emit(DishSoldOut(tx.r, dish_id=dish_id))
+
+
+def expected(menu: Menu | None, items: Sequence[ordering.Item]) -> tuple[str, ...]:
+    """The dishes whose counts ordering ``items`` will take, as far as the menu last seen
+    tells (a set meal's dishes): read with the order instead of in a second trip."""
+    out: dict[str, None] = {}
+    for item in items:
+        if item.dish_id:
+            out[item.dish_id] = None
+        elif menu is not None and (meal := menu.set_meal(item.set_meal_id)) is not None:
+            out.update(dict.fromkeys(d for d, _ in meal.items))
+    return tuple(out)
 
 
 def set_count(tx: Tx, state: State, dish_id: str, remaining: int | None) -> None:

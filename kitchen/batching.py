@@ -9,6 +9,12 @@ fill: an idle server sends a batch of one at once.
 
 Commands keep their own atomicity (a Lua script is still one atomic step); only the trip is
 shared. A failed command fails the request that queued it, not the batch.
+
+redis-py (8.x) gives every reply of a client with a ``socket_timeout`` its own timeout context
+and every send its own task: most of a trip's cost. A batcher given ``timeout`` is meant for a
+client opened without one (``socket_timeout=None``) and bounds each whole trip instead; a
+trip past it fails its requests with :class:`redis.exceptions.TimeoutError` and the
+connection is dropped.
 """
 
 from __future__ import annotations
@@ -19,13 +25,15 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import TimeoutError as RedisTimeout
 
 Build = Callable[[Pipeline], object]  # queues commands on the pipeline
 
 
 class Batcher:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, timeout: float | None = None) -> None:
         self.redis = redis
+        self.timeout = timeout
         self._pending: list[tuple[Build, asyncio.Future[list[Any]]]] = []
         self._scheduled = False
         self._sending: set[asyncio.Task[None]] = set()
@@ -63,7 +71,7 @@ class Batcher:
                 continue
             spans.append((start, len(pipe.command_stack)))
         try:
-            replies = await pipe.execute(raise_on_error=False) if pipe.command_stack else []
+            replies = await self._execute(pipe) if pipe.command_stack else []
         except Exception as exc:
             for _, future in batch:
                 if not future.done():
@@ -82,3 +90,12 @@ class Batcher:
                 future.set_exception(error)
             else:
                 future.set_result(mine)
+
+    async def _execute(self, pipe: Pipeline) -> list[Any]:
+        if self.timeout is None:
+            return await pipe.execute(raise_on_error=False)
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await pipe.execute(raise_on_error=False)
+        except TimeoutError as exc:
+            raise RedisTimeout(f"no answer from Redis within {self.timeout} s") from exc

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -39,6 +39,17 @@ MAX_ATTEMPTS = 60
 COMMIT_SCRIPT = resources.files("kitchen").joinpath("lua/commit.lua").read_text()
 
 Slot = tuple[str, str]  # (key, hash field or "" for a string key)
+
+
+class Prelude(Protocol):
+    """Checks a command makes in Redis before it reads: one command, queued first in the read's
+    trip (see :mod:`api.gate`); ``check`` raises to refuse the command."""
+
+    def build(self, pipe: Pipeline) -> None: ...
+
+    def check(self, reply: Any) -> None: ...
+
+    async def load(self, redis: Redis) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -138,15 +149,22 @@ class Store:
     """Reads and atomically changes the live state of restaurants."""
 
     def __init__(self, redis: Redis, *, maxlen: int = 100_000, idempotency_ttl: int = 86_400,
-                 menu_ttl: float = 1.0) -> None:
+                 menu_ttl: float = 1.0, batch: Batcher | None = None) -> None:
         self.redis = redis
         self.maxlen = maxlen
         self.idempotency_ttl = idempotency_ttl
         self._script = redis.register_script(COMMIT_SCRIPT)
-        self.batch = Batcher(redis)  # reads and commits of concurrent commands share trips
+        # reads and commits of concurrent commands share trips
+        self.batch = batch or Batcher(redis)
         self._menus: dict[str, tuple[bytes, Menu]] = {}
 
     # ------------------------------------------------------------------ reading
+
+    def known_menu(self, restaurant_id: str) -> Menu | None:
+        """The menu as last read, if any: good for guessing what a command will read (the
+        commit's guards catch a guess made on an older menu)."""
+        cached = self._menus.get(restaurant_id)
+        return cached[1] if cached is not None else None
 
     async def menu(self, restaurant_id: str) -> Menu:
         raw: bytes | None = await self.redis.get(keys.menu(restaurant_id))  # type: ignore[assignment]
@@ -163,8 +181,10 @@ class Store:
         return menu
 
     async def read(self, restaurant_id: str, reads: Reads,
-                   idempotency_key: str | None = None) -> State | Committed:
-        """The state a command needs, or the first answer when the key was seen before."""
+                   idempotency_key: str | None = None,
+                   prelude: Prelude | None = None) -> State | Committed:
+        """The state a command needs, or the first answer when the key was seen before.
+        A ``prelude`` runs first in the same trip and may refuse the command."""
         r = restaurant_id
         slots: list[Slot] = []
         for no in reads.tables:
@@ -179,6 +199,8 @@ class Store:
             slots.append((keys.cart(r, reads.cart), ""))
 
         def build(pipe: Pipeline) -> None:
+            if prelude is not None:
+                prelude.build(pipe)
             pipe.hmget(keys.idem(r, idempotency_key or "-"), "r", "p")
             pipe.get(keys.menu(r))
             for key, fld in slots:
@@ -187,7 +209,17 @@ class Store:
                 else:
                     pipe.get(key)
 
-        (seen, pos), menu_raw, *values = await self.batch.run(build)
+        try:
+            replies = await self.batch.run(build)
+        except NoScriptError:
+            if prelude is None:
+                raise
+            await prelude.load(self.redis)  # a restarted or flushed Redis
+            replies = await self.batch.run(build)
+        if prelude is not None:
+            prelude.check(replies[0])
+            replies = replies[1:]
+        (seen, pos), menu_raw, *values = replies
         if idempotency_key and seen is not None:
             return Committed(codec.unpack(seen), (pos or b"").decode(), duplicate=True)
         raw = dict(zip(slots, values, strict=True))
@@ -292,12 +324,14 @@ class Store:
         return Committed(tx.response, result[2].decode(), events=tuple(tx.events))
 
     async def run(self, restaurant_id: str, reads: Reads | Callable[[], Reads],
-                  decide: Callable[[State], Tx], idempotency_key: str | None = None
-                  ) -> Committed:
-        """Read, decide, commit; decide again while a value read changed meanwhile."""
+                  decide: Callable[[State], Tx], idempotency_key: str | None = None,
+                  prelude: Prelude | None = None) -> Committed:
+        """Read, decide, commit; decide again while a value read changed meanwhile.
+        The ``prelude`` runs with the first read only."""
         for attempt in range(MAX_ATTEMPTS):
             spec = reads() if callable(reads) else reads
-            state = await self.read(restaurant_id, spec, idempotency_key)
+            state = await self.read(restaurant_id, spec, idempotency_key,
+                                    prelude if attempt == 0 else None)
             if isinstance(state, Committed):
                 return state
             tx = decide(state)

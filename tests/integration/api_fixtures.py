@@ -41,6 +41,7 @@ class Api:
         self.client = client
         self.settings = settings
         self.redis: Any = redis  # bytes in, bytes out (redis-py types every reply loosely)
+        self.app: Any = None  # the Starlette app, once serving
         self.merchant = self.token("merchant")
         self.expo = self.token("expo")
 
@@ -132,7 +133,9 @@ async def serving(settings: Settings, redis: aioredis.Redis,
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://kitchen.test") as c:
-            yield Api(c, settings, redis)
+            running = Api(c, settings, redis)
+            running.app = app
+            yield running
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeout
 
 from kitchen import codec, demo, keys, tables
 from kitchen.batching import Batcher
@@ -81,3 +83,24 @@ def _open_a1(state: State) -> Tx:
     tx.emit(TableOpened(demo.RESTAURANT, table=table))
     tx.response = {}
     return tx
+
+
+async def test_a_trip_redis_does_not_answer_fails_within_the_batch_timeout(redis: Redis) -> None:
+    """A client without per-reply timeouts is bounded per trip: a paused Redis fails the
+    waiting requests after the batch timeout, and the next trip works once Redis answers."""
+    url = redis.connection_pool.connection_kwargs
+    quiet = Redis(host=url["host"], port=url["port"], db=url.get("db", 0), socket_timeout=None)
+    batch = Batcher(quiet, timeout=0.3)
+    try:
+        assert await batch.run(lambda p: p.incr("paused")) == [1]
+        await redis.execute_command("CLIENT", "PAUSE", 1000, "ALL")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(RedisTimeout):
+            await batch.run(lambda p: p.incr("paused"))
+        assert loop.time() - started < 0.9
+        await asyncio.sleep(1.0)
+        assert await batch.run(lambda p: p.get("paused")) in ([b"1"], [b"2"])
+    finally:
+        await redis.execute_command("CLIENT", "UNPAUSE")
+        await quiet.aclose()
