@@ -22,7 +22,7 @@ def main() -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, proxy_headers=True,
-                timeout_graceful_shutdown=10, log_level="info")
+                timeout_graceful_shutdown=10, log_level="info", access_log=settings.access_log)
     return 0
 
 

@@ -5,7 +5,6 @@ the bill. A merchant token may do the same for any table (a waiter ordering for 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from api import body, ratelimit, stock
@@ -25,6 +24,7 @@ from kitchen.events import (
     OrderPlaced,
     ReturnRequested,
     WaiterCalled,
+    new_id,
 )
 from kitchen.model import Order, TableState
 from kitchen.store import Reads, State, Tx
@@ -78,7 +78,7 @@ async def place_order(call: Call) -> Reply:
     table_no = call.param("table")
     items = _items(call)
     clear_cart = body.boolean(call.body, "clear_cart", default=True)
-    svc, order_id = call.svc, uuid.uuid4().hex
+    svc, order_id = call.svc, new_id()
     window = ratelimit.Window(svc.limits.orders_per_table, svc.limits.orders_window_s)
     orders = ratelimit.Counter(f"order:{table_no}", window, "orders at this table", time.time())
     if call.gate is not None:  # counted in the read's trip, unless the key has an answer

@@ -44,12 +44,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _payload_fields(cls: type[Event]) -> tuple[str, ...]:
+    got = _PAYLOAD_FIELDS.get(cls)
+    if got is None:
+        got = _PAYLOAD_FIELDS[cls] = tuple(
+            f.name for f in dataclasses.fields(cls) if f.name not in BASE_FIELDS)
+    return got
+
+
 def payload_of(event: Event) -> dict[str, Any]:
-    return {
-        f.name: _plain(getattr(event, f.name))
-        for f in dataclasses.fields(event)
-        if f.name not in BASE_FIELDS
-    }
+    return {name: _plain(getattr(event, name)) for name in _payload_fields(type(event))}
 
 
 def encode(event: Event) -> bytes:

@@ -8,8 +8,8 @@ and a worker can upsert without replaying. Only :mod:`kitchen.codec` turns them 
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -17,7 +17,7 @@ from kitchen.model import Order, TableState
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def now_ms() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -40,9 +41,25 @@ class Role(StrEnum):
     MERCHANT = "merchant"
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _order(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names (``dataclasses.fields`` walks them on every call)."""
+    got = _NAMES.get(cls)
+    if got is None:
+        got = _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return got
+
+
+def plain(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, in declaration order."""
+    return {n: getattr(obj, n) for n in _order(type(obj))}
+
+
 def _from(cls: Any, data: dict[str, Any]) -> Any:
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    known = _order(cls)
+    return cls(**{k: v for k, v in data.items() if k in known})
 
 
 # --------------------------------------------------------------------------- menu
@@ -59,7 +76,7 @@ class Station:
     printer: str | None = None  # "host:port" of an ESC/POS network printer
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Station:
@@ -74,7 +91,7 @@ class Category:
     sort: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Category:
@@ -99,7 +116,7 @@ class Dish:
     description_en: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = plain(self)
         d["tags"] = list(self.tags)
         d["allergens"] = list(self.allergens)
         return d
@@ -125,7 +142,7 @@ class SetMeal:
     active: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = plain(self)
         d["items"] = [list(i) for i in self.items]
         return d
 
@@ -152,7 +169,7 @@ class Offer:
         return self.starts_at <= now_ms < self.ends_at
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Offer:
@@ -174,11 +191,12 @@ class Menu:
     tables: tuple[str, ...] = ()
     version: int = 1
 
+    @cached_property
+    def _dishes(self) -> dict[str, Dish]:
+        return {d.id: d for d in reversed(self.dishes)}  # the first of a repeated id wins
+
     def dish(self, dish_id: str) -> Dish | None:
-        for d in self.dishes:
-            if d.id == dish_id:
-                return d
-        return None
+        return self._dishes.get(dish_id)
 
     def station(self, station_id: str) -> Station | None:
         for s in self.stations:
@@ -257,11 +275,16 @@ class Line:
     def total_fen(self) -> int:
         return 0 if self.status in DEAD_STATUSES else self.qty * self.unit_price_fen
 
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["status"] = str(self.status)
-        d["times"] = dict(self.times)
-        return d
+    def to_dict(self) -> dict[str, Any]:  # spelled out: the hottest to_dict (every order)
+        return {
+            "id": self.id, "dish_id": self.dish_id, "name_zh": self.name_zh,
+            "name_en": self.name_en, "qty": self.qty, "unit_price_fen": self.unit_price_fen,
+            "station_id": self.station_id, "status": str(self.status), "note": self.note,
+            "course": self.course, "added": self.added, "set_meal_id": self.set_meal_id,
+            "target_s": self.target_s, "urges": self.urges,
+            "last_urged_at": self.last_urged_at, "overdue": self.overdue,
+            "return_requested": self.return_requested, "times": dict(self.times),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Line:

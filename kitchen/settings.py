@@ -59,6 +59,7 @@ class Settings:
     idempotency_ttl: int = 86_400
     token_ttl: int = 12 * 3600
     send_buffer_bytes: int = 256 * 1024
+    access_log: bool = False  # a log line per API request (the reverse proxy usually keeps one)
     dev: bool = False
 
     @property
@@ -104,5 +105,6 @@ class Settings:
             idempotency_ttl=_int(env, "IDEMPOTENCY_TTL", 86_400, 60, 30 * 86_400),
             token_ttl=_int(env, "TOKEN_TTL", 12 * 3600, 60, 365 * 86_400),
             send_buffer_bytes=_int(env, "HUB_SEND_BUFFER", 256 * 1024, 4096, 64 * 1024 * 1024),
+            access_log=env.get("API_ACCESS_LOG", "") in {"1", "true", "yes"},
             dev=dev,
         )

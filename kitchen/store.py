@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -299,7 +300,7 @@ class Store:
         plan = {
             "i": self.idempotency_ttl if idempotency_key else 0,
             "m": self.maxlen,
-            "e": uuid.uuid4().hex[:12],
+            "e": secrets.token_hex(6),
             "g": guards,
             "h": hwrites,
             "s": swrites,

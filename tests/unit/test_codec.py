@@ -81,3 +81,14 @@ def test_unknown_type_newer_version_and_bad_payload_are_refused() -> None:
         codec.decode(msgpack.packb({**base, "t": "dish.sold_out", "v": 99}))
     with pytest.raises(CodecError):
         codec.decode(msgpack.packb({**base, "t": "order.placed", "p": {"order": {"id": 1}}}))
+
+
+def test_a_line_keeps_every_field() -> None:
+    """A line's dict names every field, so nothing of a dish is dropped on its way to Redis."""
+    import dataclasses
+
+    line = dataclasses.replace(ORDER.lines[0], added=True, urges=2, last_urged_at=30,
+                               overdue=True, return_requested=True, set_meal_id="m1",
+                               course=2, target_s=300)
+    assert list(line.to_dict()) == [f.name for f in dataclasses.fields(Line)]
+    assert Line.from_dict(codec.unpack(codec.pack(line.to_dict()))) == line

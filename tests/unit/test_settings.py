@@ -54,3 +54,9 @@ def test_absent_urls_mean_embedded_servers() -> None:
     assert settings.database_url is None
     assert settings.redis_url is None
     assert settings.secret_keys == (KEY,)
+
+
+def test_the_access_log_is_off_unless_asked_for() -> None:
+    """One log line per request only with API_ACCESS_LOG=1."""
+    assert Settings.from_env({"KITCHEN_DEV": "1"}).access_log is False
+    assert Settings.from_env({"KITCHEN_DEV": "1", "API_ACCESS_LOG": "1"}).access_log is True
