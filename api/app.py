@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute
 from api import errors, openapi, routes
 from api.context import Services
 from api.limits import Limits
-from kitchen.batching import Batcher
+from kitchen.batching import Batcher, trips_client
 from kitchen.db import Queries, create_pool
 from kitchen.errors import ConfigError
 from kitchen.settings import Settings
@@ -51,8 +51,7 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = aioredis.Redis.from_url(redis_url, decode_responses=False)
         # the hot path's shared trips: bounded per trip rather than per reply (see Batcher)
-        trips = aioredis.Redis.from_url(redis_url, decode_responses=False, socket_timeout=None,
-                                        socket_connect_timeout=REDIS_TIMEOUT_S)
+        trips = trips_client(redis_url, REDIS_TIMEOUT_S)
         pool = await create_pool(database_url)
         try:
             store = Store(redis, maxlen=settings.stream_maxlen,

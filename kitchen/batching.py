@@ -23,11 +23,32 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
+import hiredis
+from redis.asyncio import Connection, Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import TimeoutError as RedisTimeout
 
 Build = Callable[[Pipeline], object]  # queues commands on the pipeline
+
+
+class PackedConnection(Connection):
+    """A connection that writes commands with hiredis's C packer (redis-py's asyncio client
+    packs every argument in Python)."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str) and " " in args[0]:  # "CONFIG GET": separate words
+            args = (*args[0].split(), *args[1:])
+        return [hiredis.pack_command(args)]
+
+
+def trips_client(url: str, timeout: float) -> Redis:
+    """A client for a :class:`Batcher` given ``timeout``: no per-reply timeouts, C packing
+    (for ``redis://`` URLs; others keep their own connection class)."""
+    options: dict[str, Any] = {"decode_responses": False, "socket_timeout": None,
+                               "socket_connect_timeout": timeout}
+    if url.startswith("redis://"):
+        options["connection_class"] = PackedConnection
+    return Redis.from_url(url, **options)
 
 
 class Batcher:

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 import msgpack
+import orjson
 
 from kitchen.errors import CodecError
 from kitchen.events import EVENT_TYPES, Event
@@ -151,7 +152,10 @@ def to_json_obj(env: Envelope, pos: str) -> dict[str, Any]:
 
 def dumps(obj: Any) -> bytes:
     """Plain data → compact UTF-8 JSON (Chinese kept as text)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # what orjson refuses (integers past 64 bits) the json module writes
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def loads(raw: bytes | str) -> Any:

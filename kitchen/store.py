@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from redis.exceptions import NoScriptError
 from kitchen import codec, keys
 from kitchen.batching import Batcher
 from kitchen.errors import ConflictError, NotFound
-from kitchen.events import Event
+from kitchen.events import Event, new_id
 from kitchen.model import Menu, Order, TableState
 
 MAX_ATTEMPTS = 60
@@ -199,16 +198,23 @@ class Store:
         if reads.cart:
             slots.append((keys.cart(r, reads.cart), ""))
 
+        hashes: dict[str, list[str]] = {}  # one HMGET per hash, one GET per string
+        strings: list[str] = []
+        for key, fld in slots:
+            if fld:
+                hashes.setdefault(key, []).append(fld)
+            else:
+                strings.append(key)
+
         def build(pipe: Pipeline) -> None:
             if prelude is not None:
                 prelude.build(pipe)
             pipe.hmget(keys.idem(r, idempotency_key or "-"), "r", "p")
             pipe.get(keys.menu(r))
-            for key, fld in slots:
-                if fld:
-                    pipe.hget(key, fld)
-                else:
-                    pipe.get(key)
+            for key, flds in hashes.items():
+                pipe.hmget(key, flds)
+            for key in strings:
+                pipe.get(key)
 
         try:
             replies = await self.batch.run(build)
@@ -223,7 +229,10 @@ class Store:
         (seen, pos), menu_raw, *values = replies
         if idempotency_key and seen is not None:
             return Committed(codec.unpack(seen), (pos or b"").decode(), duplicate=True)
-        raw = dict(zip(slots, values, strict=True))
+        raw: dict[Slot, bytes | None] = {}
+        for (key, flds), got in zip(hashes.items(), values, strict=False):
+            raw.update(zip(((key, f) for f in flds), got, strict=True))
+        raw.update(zip(((key, "") for key in strings), values[len(hashes):], strict=True))
         menu = self._menu(r, menu_raw)
 
         def get(key: str, fld: str) -> Any:
@@ -300,7 +309,7 @@ class Store:
         plan = {
             "i": self.idempotency_ttl if idempotency_key else 0,
             "m": self.maxlen,
-            "e": secrets.token_hex(6),
+            "e": new_id(48),
             "g": guards,
             "h": hwrites,
             "s": swrites,

@@ -10,7 +10,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeout
 
 from kitchen import codec, demo, keys, tables
-from kitchen.batching import Batcher
+from kitchen.batching import Batcher, trips_client
 from kitchen.events import TableOpened
 from kitchen.model import TableState
 from kitchen.store import Reads, State, Store, Tx
@@ -104,3 +104,23 @@ async def test_a_trip_redis_does_not_answer_fails_within_the_batch_timeout(redis
     finally:
         await redis.execute_command("CLIENT", "UNPAUSE")
         await quiet.aclose()
+
+
+async def test_the_trips_client_sends_what_redis_py_would(redis: Redis) -> None:
+    """Commands packed by hiredis reach Redis intact: text, bytes, numbers, Chinese, a
+    two-word command, a Lua script with keys and a binary argument."""
+    kw = redis.connection_pool.connection_kwargs
+    client = trips_client(f"redis://{kw['host']}:{kw['port']}/{kw.get('db', 0)}", 2.0)
+    batch = Batcher(client, timeout=2.0)
+    try:
+        replies = await batch.run(lambda p: (
+            p.set("菜", "醉虾"), p.get("菜"), p.set("n", 7), p.incrbyfloat("n", 1.5),
+            p.hset("h", mapping={"a": b"\x00\xff", "b": 2}), p.hmget("h", "a", "b"),
+            p.execute_command("CONFIG GET", "maxmemory-policy"),
+            p.eval("return {KEYS[1], ARGV[1]}", 1, "k", b"\x01\x02")))
+        assert replies[1] == "醉虾".encode() and replies[3] == 8.5
+        assert replies[5] == [b"\x00\xff", b"2"]
+        assert "maxmemory-policy" in replies[6]
+        assert replies[7] == [b"k", b"\x01\x02"]
+    finally:
+        await client.aclose()
