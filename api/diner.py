@@ -96,13 +96,14 @@ async def place_order(call: Call) -> Reply:
         tx = Tx(state)
         stock.take(tx, state, order.lines)
         opened = tables.add_order(table, order.id)
+        placed = order.to_dict()
         tx.put_seq(state.seq + 1)
-        tx.put_order(order)
+        tx.put_order(order, placed)
         tx.put_table(opened)
         tx.emit(OrderPlaced(call.rid, order=order))
         if clear_cart and state.cart:
             empty_cart(tx, table_no)
-        tx.response = {"order": order.to_dict(), "table": opened.to_dict()}
+        tx.response = {"order": placed, "table": opened.to_dict()}
         return tx
 
     reads = Reads(tables=[table_no], seq=True, cart=table_no if clear_cart else "",

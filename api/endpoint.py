@@ -34,6 +34,7 @@ log = logging.getLogger("api")
 Handler = Callable[[Call], Awaitable[Any]]
 _PARAM = re.compile(r"{([a-z_]+)}")
 MAX_PATH_PARAM = 128
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def check_path(params: dict[str, Any]) -> None:
     """A path parameter no id can be (control characters, overlong) names nothing: 404."""
     for name, value in params.items():
         text = str(value)
-        if len(text) > MAX_PATH_PARAM or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        if len(text) > MAX_PATH_PARAM or _CONTROL.search(text):
             raise NotFound(f"no {name} like that", param=name)
 
 

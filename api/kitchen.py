@@ -35,10 +35,10 @@ def _line(order: Order, line_id: str) -> Line:
 
 def _changed(call: Call, state: State, new: Order, action: str,
              changes: tuple[Any, ...]) -> Tx:
-    tx = Tx(state)
-    tx.put_order(new)
+    tx, view = Tx(state), new.to_dict()
+    tx.put_order(new, view)
     tx.emit(DishStatusChanged(call.rid, order=new, action=action, changes=changes, by=call.by))
-    tx.response = {"order": new.to_dict(), "changes": [c.to_dict() for c in changes]}
+    tx.response = {"order": view, "changes": [c.to_dict() for c in changes]}
     return tx
 
 

@@ -107,8 +107,9 @@ class Tx:
     def put_table(self, table: TableState) -> None:
         self.writes[(keys.tables(self.r), table.no)] = codec.pack(table.to_dict())
 
-    def put_order(self, order: Order) -> None:
-        self.writes[(keys.orders(self.r), order.id)] = codec.pack(order.to_dict())
+    def put_order(self, order: Order, as_dict: dict[str, Any] | None = None) -> None:
+        """``as_dict``: ``order.to_dict()`` when the caller has it already (for its answer)."""
+        self.writes[(keys.orders(self.r), order.id)] = codec.pack(as_dict or order.to_dict())
 
     def put_stock(self, dish_id: str, remaining: int | None) -> None:
         value = None if remaining is None else str(remaining).encode()
