@@ -66,6 +66,7 @@ class Context:
         c = self.config
         options = RunnerOptions(
             group=group, consumer=c.consumer, batch_size=c.batch_size, block_ms=c.block_ms,
+            linger_ms=c.linger_ms,
             visibility_ms=c.visibility_ms, max_deliveries=c.max_deliveries,
             discover_every_s=c.discover_every_s, reclaim_every_s=c.reclaim_every_s,
             start_id=start_id, stream_of=stream_of,

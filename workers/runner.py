@@ -31,7 +31,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.typing import EncodableT, FieldT
+from redis.typing import EncodableT, FieldT, KeyT, StreamIdT
 
 from kitchen import keys
 from kitchen.errors import KitchenError
@@ -94,6 +94,9 @@ class RunnerOptions:
     discover_every_s: float = 5.0
     reclaim_every_s: float = 5.0
     start_id: str = "0"  # where a group created on an existing stream starts
+    # after a read that brought some entries but not a full batch, wait this long before the
+    # next one: under load each read then names every stream fewer times for more entries
+    linger_ms: int = 0
     retry_max_s: float = 10.0
     dead_maxlen: int = 100_000
     stream_of: Callable[[str], str] = keys.log  # which stream of each restaurant to read
@@ -114,6 +117,7 @@ class Runner:
         self.metrics = metrics or Metrics()
         self.transient = transient
         self.streams: set[str] = set()
+        self._reading: dict[KeyT, StreamIdT] | None = None  # XREADGROUP's streams
         self._stopping = asyncio.Event()
         self._next_discover = 0.0
         self._next_reclaim = 0.0
@@ -141,7 +145,10 @@ class Runner:
                     await self.recover()
                     recovered = True
                 await self._reclaim_if_due()
-                await self._process(await self._read())
+                entries = await self._read()
+                await self._process(entries)
+                if entries and len(entries) < self.options.batch_size and self.options.linger_ms:
+                    await self._sleep(self.options.linger_ms / 1000)
                 delay = 0.1
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 self._count_error("redis")
@@ -155,6 +162,7 @@ class Runner:
                     raise
                 log.warning("runner %s: a stream lost its group (%s); recreating", group, exc)
                 self.streams.clear()
+                self._reading = None
                 self._next_discover = 0.0
         log.info("runner %s/%s stopped", group, self.options.consumer)
 
@@ -186,19 +194,26 @@ class Runner:
                 if "BUSYGROUP" not in str(exc):
                     raise
             self.streams.add(stream)
+            self._reading = None
         await self._measure_lag()
 
     async def _measure_lag(self) -> None:
         group = self.options.group
-        for stream in sorted(self.streams):
+        streams = sorted(self.streams)
+        pipe = self.redis.pipeline(transaction=False)  # one trip for every stream
+        for stream in streams:
+            pipe.xinfo_groups(stream)
+        replies = await pipe.execute(raise_on_error=False) if streams else []
+        for stream, groups in zip(streams, replies, strict=True):
             where = {"restaurant": keys.restaurant_of_log(stream)}
             if self.options.stream_of is not keys.log:
                 where["stream"] = stream.rpartition(":")[2]
-            try:
-                groups = await self.redis.xinfo_groups(stream)
-            except ResponseError:  # the stream is gone (Redis lost its data): find it again
-                self.streams.discard(stream)
+            if isinstance(groups, ResponseError):  # the stream is gone (Redis lost its data)
+                self.streams.discard(stream)  # … find it again
+                self._reading = None
                 continue
+            if isinstance(groups, Exception):
+                raise groups
             for info in groups:
                 if text(info.get("name", b"")) != group:
                     continue
@@ -237,8 +252,10 @@ class Runner:
         if not self.streams:
             await self._sleep(self.options.block_ms / 1000)
             return []
+        if self._reading is None:
+            self._reading = dict.fromkeys(sorted(self.streams), ">")
         response = await self.redis.xreadgroup(
-            self.options.group, self.options.consumer, dict.fromkeys(sorted(self.streams), ">"),
+            self.options.group, self.options.consumer, self._reading,
             count=self.options.batch_size, block=self.options.block_ms,
         )
         out: list[Entry] = []

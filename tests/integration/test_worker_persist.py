@@ -216,7 +216,9 @@ async def test_a_worker_killed_mid_batch_and_restarted_persists_every_order_once
     stop = asyncio.Event()
     producer = asyncio.create_task(_keep_ordering(svc, expected, stop))
     log = tmp_path / "worker.log"
-    env = worker_env(database_url, redis_url, WORKER_BATCH="25", WORKER_CONSUMER="w1")
+    # no linger between reads: the worker is then caught inside a batch more often
+    env = worker_env(database_url, redis_url, WORKER_BATCH="25", WORKER_CONSUMER="w1",
+                     WORKER_LINGER_MS="0")
     try:
         first = start_worker(env, "persist", log=log)
         try:

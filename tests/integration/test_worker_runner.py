@@ -249,3 +249,26 @@ async def test_a_runner_survives_redis_losing_its_streams_and_groups(
     runner.stop()
     await task
     assert seen == [b"before", b"after"]
+
+
+async def test_entries_arriving_while_the_runner_lingers_come_in_one_batch(
+        redis: aioredis.Redis) -> None:
+    """After a read that was not a full batch the runner waits linger_ms: entries added one
+    by one meanwhile are handed over together, in order, with one read instead of one each."""
+    await _add(redis, "r1", b"first")
+    batches: list[list[bytes]] = []
+
+    async def handle(batch: Sequence[Entry]) -> None:
+        batches.append([e.raw for e in batch])
+
+    options = RunnerOptions("g", "c1", block_ms=50, discover_every_s=60, linger_ms=400)
+    runner = Runner(redis, handle, options)
+    task = asyncio.create_task(runner.run())
+    await _until(lambda: len(batches) >= 1)
+    for payload in (b"a", b"b", b"c"):  # well within the linger
+        await _add(redis, "r1", payload)
+        await asyncio.sleep(0.02)
+    await _until(lambda: sum(len(b) for b in batches) >= 4)
+    runner.stop()
+    await task
+    assert batches == [[b"first"], [b"a", b"b", b"c"]]
