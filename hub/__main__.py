@@ -14,6 +14,7 @@ import signal
 import sys
 
 from hub.server import Hub
+from kitchen import runtime
 from kitchen.errors import ConfigError
 from kitchen.settings import Settings
 
@@ -41,7 +42,7 @@ def main() -> int:
         return 2
     _raise_nofile()
     try:
-        asyncio.run(run(settings))
+        runtime.run(run(settings))
     except ConfigError as exc:
         print(f"hub: {exc.reason}", file=sys.stderr)
         return 2

@@ -5,7 +5,9 @@ write, a future, a timeout) whatever it carries; a pipeline pays that once for a
 commands. Requests that reach a Redis step in the same turn of the event loop queue their
 commands with :meth:`Batcher.run`; one pipeline (no MULTI) sends them all at the start of the
 next turn, and each request gets back exactly its own replies. Nothing waits for a batch to
-fill: an idle server sends a batch of one at once.
+fill: an idle server sends a batch of one at once. At most ``max_trips`` trips are in flight;
+while all are, commands gather for the next one (a slow Redis gets fewer, larger pipelines
+instead of a connection per turn of the loop, and the pool is never exhausted).
 
 Commands keep their own atomicity (a Lua script is still one atomic step); only the trip is
 shared. A failed command fails the request that queued it, not the batch.
@@ -52,9 +54,10 @@ def trips_client(url: str, timeout: float) -> Redis:
 
 
 class Batcher:
-    def __init__(self, redis: Redis, timeout: float | None = None) -> None:
+    def __init__(self, redis: Redis, timeout: float | None = None, max_trips: int = 16) -> None:
         self.redis = redis
         self.timeout = timeout
+        self.max_trips = max_trips  # trips in flight at once (each holds a pooled connection)
         self._pending: list[tuple[Build, asyncio.Future[list[Any]]]] = []
         self._scheduled = False
         self._sending: set[asyncio.Task[None]] = set()
@@ -65,17 +68,27 @@ class Batcher:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
         self._pending.append((build, future))
-        if not self._scheduled:
+        self._schedule(loop)
+        return await future
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._scheduled and len(self._sending) < self.max_trips:
             self._scheduled = True
             loop.call_soon(self._flush)
-        return await future
 
     def _flush(self) -> None:
         self._scheduled = False
+        if not self._pending or len(self._sending) >= self.max_trips:
+            return  # a trip that ends sends what waits
         batch, self._pending = self._pending, []
         task = asyncio.ensure_future(self._send(batch))
         self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if self._pending:  # commands that queued while every trip was busy: one trip now
+            self._schedule(task.get_loop())
 
     async def _send(self, batch: list[tuple[Build, asyncio.Future[list[Any]]]]) -> None:
         pipe = self.redis.pipeline(transaction=False)

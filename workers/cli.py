@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from kitchen import runtime
 from kitchen.errors import ConfigError, KitchenError
 from kitchen.settings import Settings
 from workers.app import ROLES, serve
@@ -76,7 +77,7 @@ def _run(argv: Sequence[str]) -> int:
     if unknown:
         raise ConfigError(f"unknown role {unknown[0]!r}; roles: {', '.join(ROLES)}")
     names = tuple(dict.fromkeys(args)) or ROLES
-    asyncio.run(serve(settings, WorkerConfig.from_env(env), names))
+    runtime.run(serve(settings, WorkerConfig.from_env(env), names))
     return 0
 
 

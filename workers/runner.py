@@ -97,6 +97,7 @@ class RunnerOptions:
     # after a read that brought some entries but not a full batch, wait this long before the
     # next one: under load each read then names every stream fewer times for more entries
     linger_ms: int = 0
+    lag_every_s: float = 15.0  # how often the lag and pending gauges are read (every stream)
     retry_max_s: float = 10.0
     dead_maxlen: int = 100_000
     stream_of: Callable[[str], str] = keys.log  # which stream of each restaurant to read
@@ -121,6 +122,7 @@ class Runner:
         self._stopping = asyncio.Event()
         self._next_discover = 0.0
         self._next_reclaim = 0.0
+        self._next_lag = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -195,7 +197,10 @@ class Runner:
                     raise
             self.streams.add(stream)
             self._reading = None
-        await self._measure_lag()
+        now = time.monotonic()
+        if now >= self._next_lag:
+            self._next_lag = now + self.options.lag_every_s
+            await self._measure_lag()
 
     async def _measure_lag(self) -> None:
         group = self.options.group
@@ -298,15 +303,27 @@ class Runner:
         if now < self._next_reclaim:
             return
         self._next_reclaim = now + self.options.reclaim_every_s
-        for stream in sorted(self.streams):
-            await self._process(await self.reclaim(stream))
+        streams = sorted(self.streams)
+        pipe = self.redis.pipeline(transaction=False)  # one trip asks every stream
+        for stream in streams:
+            self._autoclaim(pipe, stream)
+        replies = await pipe.execute(raise_on_error=False) if streams else []
+        for stream, response in zip(streams, replies, strict=True):
+            if isinstance(response, Exception):
+                raise response
+            if any(response[1:]):  # entries to take over, or ids trimmed away meanwhile
+                await self._process(await self._reclaimed(stream, response))
+
+    def _autoclaim(self, redis: Any, stream: str) -> Any:
+        return redis.xautoclaim(stream, self.options.group, self.options.consumer,
+                                self.options.visibility_ms, "0-0",
+                                count=self.options.batch_size)
 
     async def reclaim(self, stream: str) -> list[Entry]:
         """Take over entries pending longer than the visibility timeout (any consumer)."""
-        response = await self.redis.xautoclaim(
-            stream, self.options.group, self.options.consumer,
-            self.options.visibility_ms, "0-0", count=self.options.batch_size,
-        )
+        return await self._reclaimed(stream, await self._autoclaim(self.redis, stream))
+
+    async def _reclaimed(self, stream: str, response: Any) -> list[Entry]:
         items = response[1] if len(response) > 1 else []
         deleted = [text(i) for i in response[2]] if len(response) > 2 else []
         await self._ack(stream, deleted, "skipped")

@@ -124,3 +124,31 @@ async def test_the_trips_client_sends_what_redis_py_would(redis: Redis) -> None:
         assert replies[7] == [b"k", b"\x01\x02"]
     finally:
         await client.aclose()
+
+
+async def test_trips_in_flight_are_capped_and_the_rest_wait_for_the_next(
+        redis: Redis) -> None:
+    """With every trip busy, callers gather for the next one: never more trips at once than
+    the cap (each holds a pooled connection), and everyone still gets exactly their replies."""
+
+    class Tracking(Batcher):
+        busy = most = trips = 0
+
+        async def _send(self, batch):  # type: ignore[no-untyped-def]
+            self.busy += 1
+            self.trips += 1
+            self.most = max(self.most, self.busy)
+            await asyncio.sleep(0.01)  # a slow Redis
+            await super()._send(batch)
+            self.busy -= 1
+
+    batch = Tracking(redis, max_trips=2)
+
+    async def caller(n: int) -> list[object]:
+        await asyncio.sleep(0.001 * (n % 20))  # arriving over several turns of the loop
+        return await batch.run(lambda p: (p.incrby("sum", n), p.incrby(f"c{n}", n + 1)))
+
+    replies = await asyncio.gather(*(caller(n) for n in range(200)))
+    assert batch.most == 2 and batch.trips < 40
+    assert int(await redis.get("sum")) == sum(range(200))
+    assert [r[1] for r in replies] == [n + 1 for n in range(200)]

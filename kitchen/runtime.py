@@ -1,0 +1,21 @@
+"""Running a process's main coroutine on the fastest event loop available.
+
+uvloop (a dependency on Linux and macOS) runs the same asyncio code with its I/O, timers and
+transports in C; where it is missing the standard loop runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is installed wherever it builds
+        return asyncio.run(main)
+    return uvloop.run(main)
