@@ -123,11 +123,9 @@ def from_envelope(env: Envelope) -> Event:
         raise CodecError(f"event {env.type!r} version {env.version} is newer than {cls.version}")
     hints = _hints(env.type)
     try:
-        kwargs = {
-            f.name: _revive(hints[f.name], env.payload[f.name])
-            for f in dataclasses.fields(cls)
-            if f.name not in BASE_FIELDS and f.name in env.payload
-        }
+        payload = env.payload
+        kwargs = {name: _revive(hints[name], payload[name])
+                  for name in _payload_fields(cls) if name in payload}
         return cls(restaurant_id=env.restaurant_id, id=env.id, ts=env.ts, **kwargs)
     except (KeyError, TypeError, ValueError) as exc:
         raise CodecError(f"broken {env.type!r} event {env.id}: {exc!r}") from exc

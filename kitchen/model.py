@@ -42,6 +42,7 @@ class Role(StrEnum):
 
 
 _NAMES: dict[type, tuple[str, ...]] = {}
+_NAME_SETS: dict[type, frozenset[str]] = {}
 
 
 def _order(cls: type) -> tuple[str, ...]:
@@ -52,13 +53,23 @@ def _order(cls: type) -> tuple[str, ...]:
     return got
 
 
+def _known(cls: type) -> frozenset[str]:
+    got = _NAME_SETS.get(cls)
+    if got is None:
+        got = _NAME_SETS[cls] = frozenset(_order(cls))
+    return got
+
+
 def plain(obj: Any) -> dict[str, Any]:
     """A dataclass's fields as a dict, in declaration order."""
     return {n: getattr(obj, n) for n in _order(type(obj))}
 
 
 def _from(cls: Any, data: dict[str, Any]) -> Any:
-    known = _order(cls)
+    """``cls`` from a dict, ignoring keys it has no field for (written by a newer version)."""
+    known = _known(cls)
+    if known.issuperset(data):
+        return cls(**data)
     return cls(**{k: v for k, v in data.items() if k in known})
 
 
