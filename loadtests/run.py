@@ -40,6 +40,7 @@ from kitchen.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from kitchen.settings import Settings
 from loadtests import check, cpu, ledger, seed
 from loadtests.plan import Plan
+from loadtests.probe import Probe
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -260,6 +261,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"orders: {json.dumps(summary['orders'])}")
     print(f"cores used (1.0 = one core): {json.dumps(summary['cores'])}")
     print(f"check: {json.dumps(summary['check'])}")
+    if "probe" in summary:
+        print(f"probe (orders placed outside Locust): {json.dumps(summary['probe'])}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Locust worker processes (0: one local process)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--check-wait-s", type=float, default=120.0)
+    parser.add_argument("--probe-rate", type=float, default=0.0,
+                        help="orders/s placed during the plateau by a probe outside Locust, "
+                             "timing the server's answers (loadtests/probe.py); 0: none")
     parser.add_argument("extra", nargs="*",
                         help="after --: more Locust options, e.g. -- --diners 600")
     args = parser.parse_args(argv)
@@ -284,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out / "run"
     system = System(out)
+    probe: Probe | None = None
     try:
         t0 = time.monotonic()
         settings = system.start()
@@ -298,9 +305,16 @@ def main(argv: list[str] | None = None) -> int:
         commands = [c + args.extra for c in locust_commands(
             conf_path, plan_path, run_dir, out, settings.public_api_url, args.workers)]
         print(f"locust: {len(commands)} process(es), report in {out}", flush=True)
-        code, cores, started = run_locust(commands, out, system.groups())
         warm, ramp = float(conf.get("warm-s", 15)), float(conf.get("ramp-s", 20))
         plateau = float(conf.get("plateau-s", 60))
+        if args.probe_rate > 0:
+            probe = Probe(plan, run_dir, start_after_s=warm + ramp + 3,
+                          seconds=max(1.0, plateau - 5), rate=args.probe_rate)
+            probe.start()
+        code, cores, started = run_locust(commands, out, system.groups())
+        if probe is not None:
+            probe.stop()
+            probe.join(70)
         rates = order_rates(run_dir, started, (warm + ramp + 3, warm + ramp + plateau))
         assert settings.database_url is not None
         outcome = asyncio.run(check.check(run_dir, settings.database_url,
@@ -308,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         system.stop()
     summary = summarise(out, conf, cores, rates, outcome, code)
+    if probe is not None:
+        summary["probe"] = probe.summary()
+        (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     print_summary(summary)
     for n in range(len(commands)):
         tail = (out / f"locust-{n}.log").read_text(errors="replace").splitlines()
