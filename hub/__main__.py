@@ -14,7 +14,6 @@ import signal
 import sys
 
 from hub.server import Hub
-from kitchen import runtime
 from kitchen.errors import ConfigError
 from kitchen.settings import Settings
 
@@ -42,7 +41,7 @@ def main() -> int:
         return 2
     _raise_nofile()
     try:
-        runtime.run(run(settings))
+        asyncio.run(run(settings))  # uvloop measured no faster here (docs/benchmarks.md)
     except ConfigError as exc:
         print(f"hub: {exc.reason}", file=sys.stderr)
         return 2

@@ -1,12 +1,14 @@
 """Running a process's main coroutine on the fastest event loop available.
 
 uvloop (a dependency on Linux and macOS) runs the same asyncio code with its I/O, timers and
-transports in C; where it is missing the standard loop runs it.
+transports in C; where it is missing, or ``KITCHEN_LOOP=asyncio`` asks for it, the standard
+loop runs it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -14,6 +16,8 @@ T = TypeVar("T")
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
+    if os.environ.get("KITCHEN_LOOP", "") == "asyncio":
+        return asyncio.run(main)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is installed wherever it builds
