@@ -17,6 +17,7 @@ from kitchen.events import now_ms
 from kitchen.model import TableStatus
 from tests.integration.test_worker_kit import ROOT, R, Service, start_service, until, worker_env
 from workers.persist import GROUP, Persister
+from workers.rebuild import midnight_ms
 from workers.runner import Runner, RunnerOptions
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -36,6 +37,13 @@ async def _live(redis: aioredis.Redis) -> dict[str, Any]:
         "orders": hash_of(await redis.hgetall(keys.orders(R))),
         "seq": await redis.get(keys.seq(R)),
     }
+
+
+def _same_day_start() -> int:
+    """Ten minutes ago, or just after the restaurant's midnight if that was later: the
+    rebuild restores today's orders, so the test's orders must not straddle midnight."""
+    now = now_ms()
+    return max(now - 600_000, midnight_ms(now, "Asia/Shanghai") + 1_000)
 
 
 async def _persisted(redis: aioredis.Redis, pool: asyncpg.Pool[Any]) -> None:
@@ -76,7 +84,7 @@ async def test_rebuild_restores_the_live_state_and_commands_work_again(
     """After FLUSHALL, `python -m workers rebuild` brings back the menu, stock, tables, today's
     orders, the ticket counter and revoked tokens, under a new epoch; then a new order gets
     the next ticket number and kitchen moves work."""
-    svc = await start_service(redis, now_ms() - 600_000, stock={"d08": 6}, pool=pool)
+    svc = await start_service(redis, _same_day_start(), stock={"d08": 6}, pool=pool)
     later = await _service(svc)
     await pool.execute("INSERT INTO tokens (restaurant_id, id, role, expires_at, revoked_at) "
                        "VALUES ($1, 'jti-1', 'station', $2, now())", R,
