@@ -7,7 +7,9 @@ Import the fixtures into a test module with ``from tests.integration.api_fixture
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -120,6 +122,14 @@ class Api:
 
     async def log_len(self, rid: str = R) -> int:
         return int(await self.redis.xlen(keys.log(rid)))
+
+
+async def whole_window(seconds: int = 60, need_s: float = 20.0) -> None:
+    """Wait, if need be, until at least ``need_s`` of the current fixed rate-limit window
+    remain, so that a test counting against a limit does not see the window turn over."""
+    left = seconds - time.time() % seconds
+    if left < need_s:
+        await asyncio.sleep(left + 0.05)
 
 
 @asynccontextmanager

@@ -184,8 +184,9 @@ async def test_body_over_the_limit_gets_413(api: Api) -> None:
 async def test_orders_per_table_are_rate_limited(settings: object, redis: object) -> None:
     """Past the per-table order limit in a window, orders get 429 with Retry-After."""
     from api.limits import Limits
-    from tests.integration.api_fixtures import serving
+    from tests.integration.api_fixtures import serving, whole_window
 
+    await whole_window(need_s=10)
     async with serving(settings, redis, Limits(orders_per_table=2)) as api:  # type: ignore[arg-type]
         diner = await api.diner("A1")
         for _ in range(2):

@@ -15,7 +15,7 @@ from kitchen import keys, tokens
 from kitchen.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.integration.api_fixtures import *  # noqa: F403
-from tests.integration.api_fixtures import Api, R, serving
+from tests.integration.api_fixtures import Api, R, serving, whole_window
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -71,6 +71,7 @@ async def test_refusals_and_counts_match_the_step_by_step_checks(
     time: every answer and every rate counter agree."""
     settings = Settings(database_url=database_url, redis_url=redis_url,
                         secret_keys=(TEST_SECRET,), data_dir=tmp_path)
+    await whole_window(need_s=30)  # both runs count within one window
     async with serving(settings, redis, LIMITS) as api:
         gated = await _scenario(api)
     await redis.flushdb()

@@ -13,7 +13,7 @@ from api.limits import Limits
 from kitchen.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.integration.api_fixtures import *  # noqa: F403
-from tests.integration.api_fixtures import Api, R, serving
+from tests.integration.api_fixtures import Api, R, serving, whole_window
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -28,6 +28,7 @@ async def test_a_diner_cannot_flood_the_log_with_commands(
     """Waiter calls and cart taps from one diner token stop at the per-token limit with 429
     and Retry-After, adding no event; a diner at another table is not affected."""
     limits = Limits()
+    await whole_window()
     async with serving(settings_of(database_url, redis_url, tmp_path), redis, limits) as api:
         flooder, other = await api.diner("A1"), await api.diner("A2")
         before = await api.log_len()
@@ -54,6 +55,7 @@ async def test_new_diner_tokens_do_not_buy_a_table_more_commands(
     """Scanning the code again mints a fresh diner token, but every phone of a table draws on
     the table's budget too: five tokens together get no more than table_commands through."""
     limits = Limits(diner_commands=20, table_commands=50)
+    await whole_window()
     async with serving(settings_of(database_url, redis_url, tmp_path), redis, limits) as api:
         phones = [await api.diner("A1", seat=(i == 0)) for i in range(5)]
         before = await api.log_len()
@@ -74,6 +76,7 @@ async def test_the_order_limit_holds_across_tokens_and_keys_but_not_retries(
     """Two phones at one table with fresh keys place at most orders_per_table orders in a
     window; a retry of an accepted order still gets its first answer; the next table orders."""
     limits = Limits(orders_per_table=5)
+    await whole_window()
     async with serving(settings_of(database_url, redis_url, tmp_path), redis, limits) as api:
         phones = [await api.diner("A1"), await api.diner("A1", seat=False)]
         placed, refused = [], 0
