@@ -58,8 +58,8 @@ class Gate:
         for unless, counters in self.groups:
             ks = []
             for c in counters:
-                key_list.append(keys.rate(r, f"{c.scope}:{c.window.bucket(c.now_s)}"))
-                ks.append([len(key_list), c.window.seconds + 1, c.window.limit])
+                key_list.append(c.key(r))
+                ks.append([len(key_list), c.ttl, c.window.limit])
             plan_groups.append({"u": 1 if unless else 0, "k": ks})
         diner = claims.role == auth.DINER
         plan = {"j": claims.jti, "t": claims.table if diner else "",
@@ -79,8 +79,7 @@ class Gate:
             auth.check_session(self.claims, None)
         if status == b"limit":
             _, group, n, count = reply
-            c = self.groups[int(group) - 1][1][int(n) - 1]
-            c.window.check(int(count), c.now_s, c.what)
+            self.groups[int(group) - 1][1][int(n) - 1].check(int(count))
         raise RuntimeError(f"unexpected answer from the gate script: {reply!r}")
 
     @staticmethod

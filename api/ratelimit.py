@@ -1,13 +1,12 @@
 """A fixed-window rate limit counted in Redis (INCR + EXPIRE in the restaurant's hash slot).
 
-The window arithmetic is pure (:class:`Window`); :func:`hit` is the one Redis round trip.
+The window arithmetic is pure (:class:`Window`); :func:`count` is the one Redis round trip.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from kitchen import keys
@@ -49,27 +48,29 @@ class Counter:
     what: str
     now_s: float
 
+    def key(self, restaurant_id: str) -> str:
+        """This window's counter (in the restaurant's hash slot)."""
+        return keys.rate(restaurant_id, f"{self.scope}:{self.window.bucket(self.now_s)}")
 
-async def hit(redis: Redis | Batcher, restaurant_id: str, scope: str, window: Window,
-              now_s: float, what: str) -> None:
-    """Count one hit of ``scope`` in the current window; RateLimited past the limit.
-    Given the store's :class:`~kitchen.batching.Batcher`, the trip is shared with other
-    requests (INCR then EXPIRE in one pipeline; no MULTI needed for a counter)."""
-    key = keys.rate(restaurant_id, f"{scope}:{window.bucket(now_s)}")
+    @property
+    def ttl(self) -> int:
+        """Seconds the counter is kept: a little past its window."""
+        return self.window.seconds + 1
+
+    def check(self, count: int) -> None:
+        """RateLimited when ``count`` (this hit included) is over the limit."""
+        self.window.check(count, self.now_s, self.what)
+
+
+async def count(batch: Batcher, restaurant_id: str, counter: Counter) -> None:
+    """Count one hit now, in a trip shared with other requests (INCR then EXPIRE; no MULTI
+    needed for a counter); RateLimited past the limit. The same counting runs inside Redis
+    for gated commands (:mod:`api.gate`)."""
+    key = counter.key(restaurant_id)
 
     def build(pipe: Pipeline) -> None:
         pipe.incr(key)
-        pipe.expire(key, window.seconds + 1)
+        pipe.expire(key, counter.ttl)
 
-    if isinstance(redis, Batcher):
-        count, _ = await redis.run(build)
-    else:
-        pipe = redis.pipeline(transaction=True)
-        build(pipe)
-        count, _ = await pipe.execute()
-    window.check(int(count), now_s, what)
-
-
-async def count(redis: Redis | Batcher, restaurant_id: str, counter: Counter) -> None:
-    """:func:`hit` for a :class:`~api.gate.Counter`."""
-    await hit(redis, restaurant_id, counter.scope, counter.window, counter.now_s, counter.what)
+    hits, _ = await batch.run(build)
+    counter.check(int(hits))

@@ -17,17 +17,28 @@ from kitchen.errors import ConfigError
 DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 
 
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
+def env_number(env: Mapping[str, str], name: str, default: float, lo: float, hi: float
+               ) -> float:
+    """The number in variable ``name`` (``default`` when unset or empty), within [lo, hi];
+    ConfigError naming the variable otherwise."""
+    raw = env.get(name, "")
+    if raw == "":
         return default
     try:
-        value = int(raw)
+        value = float(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
     if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+        raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {raw}")
     return value
+
+
+def env_int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    """:func:`env_number`, and a whole one."""
+    value = env_number(env, name, default, lo, hi)
+    if value != int(value):
+        raise ConfigError(f"{name} must be a whole number, got {env[name]!r}")
+    return int(value)
 
 
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
@@ -85,8 +96,8 @@ class Settings:
                 "least 32 characters (the first signs new tokens), or KITCHEN_DEV=1 for a "
                 "development key"
             )
-        api_port = _int(env, "API_PORT", 8000, 0, 65535)
-        hub_port = _int(env, "HUB_PORT", 8001, 0, 65535)
+        api_port = env_int(env, "API_PORT", 8000, 0, 65535)
+        hub_port = env_int(env, "HUB_PORT", 8001, 0, 65535)
         api_host = env.get("API_HOST", "127.0.0.1")
         hub_host = env.get("HUB_HOST", "127.0.0.1")
         return cls(
@@ -100,11 +111,11 @@ class Settings:
             public_api_url=env.get("PUBLIC_API_URL", f"http://{api_host}:{api_port}"),
             public_hub_url=env.get("PUBLIC_HUB_URL", f"ws://{hub_host}:{hub_port}"),
             data_dir=Path(env.get("KITCHEN_DATA_DIR", ".data")),
-            stream_maxlen=_int(env, "STREAM_MAXLEN", 100_000, 1_000, 100_000_000),
-            hub_window=_int(env, "HUB_WINDOW", 2_000, 10, 1_000_000),
-            idempotency_ttl=_int(env, "IDEMPOTENCY_TTL", 86_400, 60, 30 * 86_400),
-            token_ttl=_int(env, "TOKEN_TTL", 12 * 3600, 60, 365 * 86_400),
-            send_buffer_bytes=_int(env, "HUB_SEND_BUFFER", 256 * 1024, 4096, 64 * 1024 * 1024),
+            stream_maxlen=env_int(env, "STREAM_MAXLEN", 100_000, 1_000, 100_000_000),
+            hub_window=env_int(env, "HUB_WINDOW", 2_000, 10, 1_000_000),
+            idempotency_ttl=env_int(env, "IDEMPOTENCY_TTL", 86_400, 60, 30 * 86_400),
+            token_ttl=env_int(env, "TOKEN_TTL", 12 * 3600, 60, 365 * 86_400),
+            send_buffer_bytes=env_int(env, "HUB_SEND_BUFFER", 256 * 1024, 4096, 64 * 1024 * 1024),
             access_log=env.get("API_ACCESS_LOG", "") in {"1", "true", "yes"},
             dev=dev,
         )

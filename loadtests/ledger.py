@@ -40,6 +40,20 @@ class Ledger:
     def write(self, kind: str, record: dict[str, Any]) -> None:
         self._file(kind).write(json.dumps(record, separators=(",", ":")) + "\n")
 
+    def order_sent(self, restaurant_id: str, key: str, items: list[dict[str, Any]]) -> None:
+        """An order about to be sent with Idempotency-Key ``key``. The key rides in the first
+        dish's note (``k:<key>``), so the check can tell which tap made which order in
+        PostgreSQL, and that no tap made two."""
+        items[0]["note"] = f"k:{key}"
+        self.write("sent", {"r": restaurant_id, "k": key})
+
+    def order_accepted(self, restaurant_id: str, key: str, answer: dict[str, Any]) -> None:
+        """The API's answer to an order: what the check expects in PostgreSQL and on screens."""
+        order = answer["order"]
+        self.write("accepted", {
+            "r": restaurant_id, "o": order["id"], "no": order["no"], "pos": answer.get("pos", ""),
+            "k": key, "st": sorted({ln["station_id"] for ln in order["lines"]})})
+
     def flush(self) -> None:
         for f in self._files.values():
             f.flush()

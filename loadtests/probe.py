@@ -63,8 +63,7 @@ class Probe(threading.Thread):
         key = uuid.uuid4().hex
         items: list[dict[str, Any]] = [{"dish_id": d, "qty": 1}
                                         for d in random.sample(dishes, 4)]
-        items[0]["note"] = f"k:{key}"
-        ledger.write("sent", {"r": rid, "k": key})
+        ledger.order_sent(rid, key, items)
         ledger.flush()
         started = time.perf_counter()
         try:
@@ -82,11 +81,7 @@ class Probe(threading.Thread):
         if res.status != 201:
             self.failures.append(f"{res.status}: {body[:200]!r}")
             return
-        answer = json.loads(body)
-        order = answer["order"]
-        ledger.write("accepted", {
-            "r": rid, "o": order["id"], "no": order["no"], "pos": answer.get("pos", ""),
-            "k": key, "st": sorted({ln["station_id"] for ln in order["lines"]})})
+        ledger.order_accepted(rid, key, json.loads(body))
         ledger.flush()
 
     def summary(self) -> dict[str, Any]:

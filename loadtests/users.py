@@ -153,20 +153,14 @@ class Diner(Person):
         _, ledger, _ = current.need()
         items = [{"dish_id": d, "qty": 1} for d in random.sample(self.dishes, random.randint(3, 5))]
         key = _key()
-        # the key rides in the first dish's note, so the check can tell which tap made which
-        # order in PostgreSQL (and that no tap made two)
-        items[0]["note"] = f"k:{key['Idempotency-Key']}"
+        ledger.order_sent(self.rid, key["Idempotency-Key"], items)
         body = {"items": items}
-        ledger.write("sent", {"r": self.rid, "k": key["Idempotency-Key"]})
         answer = self._post(f"{self.base}/tables/{self.table}/orders", body, "place order", key,
                             stale_ok=False)
         if answer is None:
             return
         order = answer["order"]
-        ledger.write("accepted", {
-            "r": self.rid, "o": order["id"], "no": order["no"], "pos": answer.get("pos", ""),
-            "k": key["Idempotency-Key"], "st": sorted({ln["station_id"] for ln in order["lines"]}),
-        })
+        ledger.order_accepted(self.rid, key["Idempotency-Key"], answer)
         if random.random() < 0.02:
             self.double_tap(body, key, order["id"])
         if random.random() < 0.2:

@@ -26,27 +26,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kitchen.errors import ConfigError
-
-
-def _num(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
-    raw = env.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {raw}")
-    return value
-
-
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    value = _num(env, name, default, lo, hi)
-    if value != int(value):
-        raise ConfigError(f"{name} must be a whole number, got {env[name]!r}")
-    return int(value)
+from kitchen.settings import env_int, env_number
 
 
 @dataclass(frozen=True)
@@ -71,23 +51,23 @@ class WorkerConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WorkerConfig:
-        width = _int(env, "PRINTER_WIDTH", 32, 24, 64)
+        width = env_int(env, "PRINTER_WIDTH", 32, 24, 64)
         return cls(
             consumer=env.get("WORKER_CONSUMER", "") or socket.gethostname() or "worker",
             metrics_host=env.get("WORKER_METRICS_HOST", "127.0.0.1"),
-            metrics_port=_int(env, "WORKER_METRICS_PORT", 9108, 0, 65535),
-            batch_size=_int(env, "WORKER_BATCH", 200, 1, 10_000),
-            block_ms=_int(env, "WORKER_BLOCK_MS", 1_000, 10, 60_000),
-            linger_ms=_int(env, "WORKER_LINGER_MS", 50, 0, 10_000),
-            visibility_ms=_int(env, "WORKER_VISIBILITY_MS", 30_000, 100, 3_600_000),
-            max_deliveries=_int(env, "WORKER_MAX_DELIVERIES", 5, 1, 1_000),
-            discover_every_s=_num(env, "WORKER_DISCOVER_S", 5.0, 0.05, 3_600),
-            reclaim_every_s=_num(env, "WORKER_RECLAIM_S", 5.0, 0.05, 3_600),
-            overdue_every_s=_num(env, "WORKER_OVERDUE_S", 5.0, 0.05, 3_600),
-            print_timeout_s=_num(env, "PRINTER_TIMEOUT_S", 5.0, 0.1, 120),
-            print_retry_max_s=_num(env, "PRINTER_RETRY_MAX_S", 10.0, 0.05, 600),
-            print_give_up_s=_num(env, "PRINTER_GIVE_UP_S", 600.0, 1, 86_400),
-            print_max_age_s=_num(env, "PRINTER_MAX_AGE_S", 900.0, 1, 7 * 86_400),
+            metrics_port=env_int(env, "WORKER_METRICS_PORT", 9108, 0, 65535),
+            batch_size=env_int(env, "WORKER_BATCH", 200, 1, 10_000),
+            block_ms=env_int(env, "WORKER_BLOCK_MS", 1_000, 10, 60_000),
+            linger_ms=env_int(env, "WORKER_LINGER_MS", 50, 0, 10_000),
+            visibility_ms=env_int(env, "WORKER_VISIBILITY_MS", 30_000, 100, 3_600_000),
+            max_deliveries=env_int(env, "WORKER_MAX_DELIVERIES", 5, 1, 1_000),
+            discover_every_s=env_number(env, "WORKER_DISCOVER_S", 5.0, 0.05, 3_600),
+            reclaim_every_s=env_number(env, "WORKER_RECLAIM_S", 5.0, 0.05, 3_600),
+            overdue_every_s=env_number(env, "WORKER_OVERDUE_S", 5.0, 0.05, 3_600),
+            print_timeout_s=env_number(env, "PRINTER_TIMEOUT_S", 5.0, 0.1, 120),
+            print_retry_max_s=env_number(env, "PRINTER_RETRY_MAX_S", 10.0, 0.05, 600),
+            print_give_up_s=env_number(env, "PRINTER_GIVE_UP_S", 600.0, 1, 86_400),
+            print_max_age_s=env_number(env, "PRINTER_MAX_AGE_S", 900.0, 1, 7 * 86_400),
             print_width=width,
             tz=env.get("KITCHEN_TZ", "") or "Asia/Shanghai",
         )
