@@ -26,11 +26,16 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from kitchen.errors import AuthError, ForbiddenError
 
 ROLES = ("diner", "station", "expo", "merchant", "qr")
 MAX_TOKEN_LEN = 2048
+# tokens whose signature was checked, kept per process (LRU; about 600 bytes each): more
+# than the tables and screens one process serves at lunch (a round of them must not evict
+# itself)
+VERIFIED_CACHE = 65_536
 
 
 def _b64(data: bytes) -> str:
@@ -41,6 +46,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@lru_cache(maxsize=64)
 def key_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:8]
 
@@ -100,6 +106,17 @@ def issue(keys: Sequence[str], role: str, restaurants: Sequence[str], *, ttl: in
 
 def verify(token: str, keys: Sequence[str], now: float | None = None) -> Claims:
     """Check signature and expiry; raise AuthError with the reason otherwise."""
+    claims = _signed(token, tuple(keys))
+    if claims.exp and claims.exp < (time.time() if now is None else now):
+        raise AuthError("token expired")
+    return claims
+
+
+@lru_cache(maxsize=VERIFIED_CACHE)
+def _signed(token: str, keys: tuple[str, ...]) -> Claims:
+    """The claims of a well-formed token signed by one of ``keys``. A token is the same
+    bytes on every request of a screen or phone, so its signature is checked once; only
+    successes are kept (an exception is not cached), and expiry is checked on every use."""
     if not token or len(token) > MAX_TOKEN_LEN or token.count(".") != 1:
         raise AuthError("malformed token")
     payload, sig_text = token.split(".")
@@ -127,6 +144,4 @@ def verify(token: str, keys: Sequence[str], now: float | None = None) -> Claims:
         raise AuthError("malformed token claims") from exc
     if claims.role not in ROLES or not claims.restaurants:
         raise AuthError("malformed token claims")
-    if claims.exp and claims.exp < (time.time() if now is None else now):
-        raise AuthError("token expired")
     return claims

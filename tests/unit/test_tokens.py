@@ -24,6 +24,15 @@ def test_expired_token_is_refused() -> None:
         tokens.verify(tok, [NEW], now=1061)
 
 
+def test_a_token_checked_before_is_still_refused_once_it_expires() -> None:
+    """A signature is checked once per token, but expiry on every use."""
+    tok, _ = tokens.issue([NEW], "diner", ["r1"], ttl=60, table="A1", now=1000)
+    for now in (1001, 1030, 1060):
+        assert tokens.verify(tok, [NEW], now=now).table == "A1"
+    with pytest.raises(AuthError, match="expired"):
+        tokens.verify(tok, [NEW], now=1061)
+
+
 def test_qr_tokens_never_expire() -> None:
     """A printed QR code's token (ttl 0) stays valid."""
     tok, _ = tokens.issue([NEW], "qr", ["r1"], ttl=0, table="A1", now=0)
