@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 
 from api.errors import BadRequest, MalformedJson, PayloadTooLarge
@@ -36,14 +37,25 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(bytes(raw))
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # the json module reads a little more (integers past
+        data = _json_module(raw)    # 64 bits) and says what is wrong in its own words
+    if not isinstance(data, dict):
+        raise MalformedJson("the body must be a JSON object")
+    return data
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _json_module(raw: bytearray) -> Any:
+    try:
+        return json.loads(bytes(raw), parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJson(f"the body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise MalformedJson("the body is nested too deeply") from exc
-    if not isinstance(data, dict):
-        raise MalformedJson("the body must be a JSON object")
-    return data
 
 
 def _get(body: dict[str, Any], name: str) -> Any:

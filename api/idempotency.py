@@ -19,6 +19,8 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
+
 from api.context import Call, Reply
 from api.errors import IdempotencyKeyError, IdempotencyKeyInvalid, InProgress, KeyReused
 from api.limits import MAX_IDEMPOTENCY_KEY
@@ -47,9 +49,15 @@ def scoped(subject: str, key: str) -> str:
 
 def fingerprint(method: str, route: str, params: Mapping[str, Any],
                 body: Mapping[str, Any]) -> str:
-    text = json.dumps([method, route, sorted((k, str(v)) for k, v in params.items()), body],
-                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    """The request's method, route, path parameters and body, as canonical JSON (sorted keys,
+    compact), hashed. A body holds no NaN or infinity (:func:`api.body.read_json`)."""
+    what = [method, route, sorted((k, str(v)) for k, v in params.items()), body]
+    try:
+        text = orjson.dumps(what, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers past 64 bits
+        text = json.dumps(what, sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":")).encode()
+    return hashlib.sha256(text).hexdigest()[:32]
 
 
 def wrap(fp: str, body: Any) -> dict[str, Any]:

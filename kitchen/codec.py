@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import types
 import typing
 from dataclasses import dataclass
@@ -37,6 +38,18 @@ class Envelope:
     payload: dict[str, Any]
 
 
+class _Packers(threading.local):
+    """One reusable msgpack packer of each flavour per thread: ``msgpack.packb`` builds (and
+    allocates a buffer for) a new packer on every call."""
+
+    def __init__(self) -> None:
+        self.bin = msgpack.Packer(use_bin_type=True, autoreset=True)
+        self.lua = msgpack.Packer(use_bin_type=False, autoreset=True)
+
+
+_packers = _Packers()
+
+
 def _plain(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
@@ -62,17 +75,14 @@ def payload_of(event: Event) -> dict[str, Any]:
 
 def encode(event: Event) -> bytes:
     """Event → msgpack bytes for the stream."""
-    return msgpack.packb(
-        {
-            "t": event.type,
-            "v": event.version,
-            "id": event.id,
-            "r": event.restaurant_id,
-            "ts": event.ts,
-            "p": payload_of(event),
-        },
-        use_bin_type=True,
-    )
+    return pack({
+        "t": event.type,
+        "v": event.version,
+        "id": event.id,
+        "r": event.restaurant_id,
+        "ts": event.ts,
+        "p": payload_of(event),
+    })
 
 
 def peek(raw: bytes) -> Envelope:
@@ -158,19 +168,25 @@ def dumps(obj: Any) -> bytes:
 
 def loads(raw: bytes | str) -> Any:
     try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # what orjson refuses (integers past 64 bits, NaN) the json module may read
+    try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise CodecError(f"malformed JSON: {exc}") from exc
 
 
 def pack(obj: Any) -> bytes:
     """Plain data → msgpack (live state blobs, frames)."""
-    return msgpack.packb(obj, use_bin_type=True)
+    packed: bytes = _packers.bin.pack(obj)
+    return packed
 
 
 def pack_for_lua(obj: Any) -> bytes:
     """msgpack in the older raw format, which Redis's Lua ``cmsgpack`` reads (no bin type)."""
-    return msgpack.packb(obj, use_bin_type=False)
+    packed: bytes = _packers.lua.pack(obj)
+    return packed
 
 
 def unpack(raw: bytes) -> Any:

@@ -166,9 +166,11 @@ async def test_bad_orders_are_refused_and_change_nothing(api: Api, body: dict[st
 
 
 async def test_malformed_json_gets_400(api: Api) -> None:
-    """A body that is not JSON (or not an object) gets 400 malformed_json."""
+    """A body that is not JSON (or not an object, or holds NaN or infinity, which JSON has
+    no numbers for) gets 400 malformed_json."""
     diner = await api.diner("A1")
-    for content in (b"{items:", b"[1, 2]", b"\xff\xfe", b"[" * 30_000, b'"text"', b"NaN"):
+    for content in (b"{items:", b"[1, 2]", b"\xff\xfe", b"[" * 30_000, b'"text"', b"NaN",
+                    b'{"items": [{"dish_id": "d1", "qty": NaN}]}', b'{"tip": -Infinity}'):
         res = await api.post("/api/r/demo/tables/A1/orders", diner, content=content)
         assert res.status_code == 400 and res.json()["error"]["code"] == "malformed_json"
 
