@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute
 from api import errors, openapi, routes
 from api.context import Services
 from api.limits import Limits
-from kitchen.batching import Batcher, trips_client
+from kitchen.batching import Batcher, Wire, trips_client
 from kitchen.db import Queries, create_pool
 from kitchen.errors import ConfigError
 from kitchen.settings import Settings
@@ -52,16 +52,19 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Starlette:
         redis = aioredis.Redis.from_url(redis_url, decode_responses=False)
         # the hot path's shared trips: bounded per trip rather than per reply (see Batcher)
         trips = trips_client(redis_url, REDIS_TIMEOUT_S)
+        wire = Wire.from_url(redis_url, REDIS_TIMEOUT_S)
         pool = await create_pool(database_url)
         try:
             store = Store(redis, maxlen=settings.stream_maxlen,
                           idempotency_ttl=settings.idempotency_ttl,
-                          batch=Batcher(trips, timeout=REDIS_TIMEOUT_S))
+                          batch=Batcher(trips, timeout=REDIS_TIMEOUT_S, wire=wire))
             app.state.services = Services(settings, limits or Limits(), redis, pool, store,
                                           Queries.load())
             yield
         finally:
             await pool.close()
+            if wire is not None:
+                await wire.aclose()
             await trips.aclose()
             await redis.aclose()
 

@@ -17,20 +17,41 @@ and every send its own task: most of a trip's cost. A batcher given ``timeout`` 
 client opened without one (``socket_timeout=None``) and bounds each whole trip instead; a
 trip past it fails its requests with :class:`redis.exceptions.TimeoutError` and the
 connection is dropped.
+
+A batcher given a :class:`Wire` sends its trips down that one connection instead of through
+redis-py's pool: commands are still queued on a redis-py pipeline (same command methods, same
+reply conversions), but written with hiredis's packer and read with its parser in one
+``asyncio.Protocol``, with every trip in flight pipelined on the same connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import hiredis
+from redis._parsers.base import BaseParser
 from redis.asyncio import Connection, Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.connection import parse_url
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import InvalidResponse, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeout
 
 Build = Callable[[Pipeline], object]  # queues commands on the pipeline
+Command = tuple[Any, ...]
+
+
+def pack(args: Command) -> bytes:
+    """One command in RESP, by hiredis's C packer."""
+    if isinstance(args[0], str) and " " in args[0]:  # "CONFIG GET": separate words
+        args = (*args[0].split(), *args[1:])
+    packed: bytes = hiredis.pack_command(args)
+    return packed
 
 
 class PackedConnection(Connection):
@@ -38,9 +59,157 @@ class PackedConnection(Connection):
     packs every argument in Python)."""
 
     def pack_command(self, *args: Any) -> list[bytes]:
-        if isinstance(args[0], str) and " " in args[0]:  # "CONFIG GET": separate words
-            args = (*args[0].split(), *args[1:])
-        return [hiredis.pack_command(args)]
+        return [pack(args)]
+
+
+_NOT_FOR_CALLBACKS = frozenset({"keys", NEVER_DECODE})
+_MORE = object()  # hiredis: no whole reply buffered yet
+
+
+class _Trips(asyncio.Protocol):
+    """One connection: trips are written as they come and answered in order."""
+
+    def __init__(self) -> None:
+        self.reader = hiredis.Reader(protocolError=InvalidResponse,
+                                     replyError=BaseParser.parse_error, notEnoughData=_MORE)
+        self.waiting: deque[tuple[int, list[Any], asyncio.Future[list[Any]]]] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.lost: Exception | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def send(self, commands: Sequence[Command]) -> asyncio.Future[list[Any]]:
+        if self.lost is not None or self.transport is None or self.transport.is_closing():
+            raise RedisConnectionError("the connection to Redis is closed")
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self.waiting.append((len(commands), [], future))
+        self.transport.write(b"".join([pack(c) for c in commands]))
+        return future
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        try:
+            while self.waiting:
+                reply = self.reader.gets()
+                if reply is _MORE:
+                    return
+                count, got, future = self.waiting[0]
+                got.append(reply)
+                if len(got) == count:
+                    self.waiting.popleft()
+                    if not future.done():
+                        future.set_result(got)
+        except InvalidResponse as exc:
+            self.close(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fail(RedisConnectionError(f"Redis closed the connection ({exc or 'EOF'})"))
+
+    def close(self, why: Exception) -> None:
+        if self.transport is not None:
+            self.transport.close()
+        self.fail(why)
+
+    def fail(self, why: Exception) -> None:
+        self.lost = why
+        while self.waiting:
+            _, _, future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(why)
+
+
+class Wire:
+    """One pipelined connection to Redis, opened on first use and again after it is lost."""
+
+    def __init__(self, host: str, port: int, *, db: int = 0, username: str | None = None,
+                 password: str | None = None, protocol: int = 3,
+                 connect_timeout: float = 5.0) -> None:
+        self.host, self.port, self.db, self.protocol = host, port, db, protocol
+        self.username, self.password = username, password
+        self.connect_timeout = connect_timeout
+        self._trips: _Trips | None = None
+        self._opening: asyncio.Task[_Trips] | None = None
+
+    @classmethod
+    def from_url(cls, url: str, connect_timeout: float = 5.0) -> Wire | None:
+        """For a plain ``redis://`` URL; None for what it does not speak (TLS, sockets)."""
+        if urlsplit(url).scheme != "redis":
+            return None
+        kw: dict[str, Any] = dict(parse_url(url))
+        return cls(kw.get("host", "localhost"), int(kw.get("port", 6379)),
+                   db=int(kw.get("db", 0)), username=kw.get("username"),
+                   password=kw.get("password"), protocol=int(kw.get("protocol") or 3),
+                   connect_timeout=connect_timeout)
+
+    async def send(self, commands: Sequence[Command]) -> list[Any]:
+        """The raw replies to ``commands`` (errors as exception objects, not raised)."""
+        trips = self._trips
+        if trips is None or trips.lost is not None:
+            if self._opening is None:
+                self._opening = asyncio.ensure_future(self._open())
+            opening = self._opening
+            try:
+                trips = await asyncio.shield(opening)
+            finally:
+                if self._opening is opening and opening.done():
+                    self._opening = None
+        return await trips.send(commands)
+
+    async def _open(self) -> _Trips:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                _, trips = await loop.create_connection(_Trips, self.host, self.port)
+                hello: list[Command] = []
+                user = self.username or "default"
+                if self.protocol == 3:  # what redis-py speaks by default (and converts from)
+                    auth = ("AUTH", user, self.password) if self.password else ()
+                    hello.append(("HELLO", 3, *auth))
+                elif self.password:
+                    hello.append(("AUTH", user, self.password))
+                if self.db:
+                    hello.append(("SELECT", self.db))
+                if hello:
+                    error = next((r for r in await trips.send(hello)
+                                  if isinstance(r, Exception)), None)
+                    if error is not None:
+                        trips.close(error)
+                        raise error
+        except TimeoutError as exc:
+            raise RedisTimeout(f"no connection to Redis within {self.connect_timeout} s") from exc
+        except OSError as exc:
+            raise RedisConnectionError(f"cannot connect to Redis at {self.host}:{self.port}: "
+                                       f"{exc}") from exc
+        self._trips = trips
+        return trips
+
+    def drop(self) -> None:
+        """Close the connection (a trip that timed out leaves replies out of step)."""
+        if self._trips is not None:
+            self._trips.close(RedisTimeout("the connection to Redis was dropped"))
+            self._trips = None
+
+    async def aclose(self) -> None:
+        self.drop()
+
+
+def parsed(pipe: Pipeline, replies: list[Any]) -> list[Any]:
+    """Raw replies to a pipeline's commands, converted as redis-py would convert them."""
+    callbacks = pipe.response_callbacks
+    out = []
+    for (args, options), reply in zip(pipe.command_stack, replies, strict=True):
+        if options:
+            options = {k: v for k, v in options.items() if k not in _NOT_FOR_CALLBACKS}
+            if isinstance(reply, ResponseError) and EMPTY_RESPONSE in options:
+                reply = options[EMPTY_RESPONSE]
+            options.pop(EMPTY_RESPONSE, None)
+        callback = callbacks.get(args[0])
+        if callback is None or isinstance(reply, ResponseError):
+            out.append(reply)
+        else:
+            out.append(callback(reply, **options))
+    return out
 
 
 def trips_client(url: str, timeout: float) -> Redis:
@@ -54,8 +223,10 @@ def trips_client(url: str, timeout: float) -> Redis:
 
 
 class Batcher:
-    def __init__(self, redis: Redis, timeout: float | None = None, max_trips: int = 16) -> None:
+    def __init__(self, redis: Redis, timeout: float | None = None, max_trips: int = 16,
+                 wire: Wire | None = None) -> None:
         self.redis = redis
+        self.wire = wire
         self.timeout = timeout
         self.max_trips = max_trips  # trips in flight at once (each holds a pooled connection)
         self._pending: list[tuple[Build, asyncio.Future[list[Any]]]] = []
@@ -127,9 +298,16 @@ class Batcher:
 
     async def _execute(self, pipe: Pipeline) -> list[Any]:
         if self.timeout is None:
-            return await pipe.execute(raise_on_error=False)
+            return await self._trip(pipe)
         try:
             async with asyncio.timeout(self.timeout):
-                return await pipe.execute(raise_on_error=False)
+                return await self._trip(pipe)
         except TimeoutError as exc:
+            if self.wire is not None:
+                self.wire.drop()
             raise RedisTimeout(f"no answer from Redis within {self.timeout} s") from exc
+
+    async def _trip(self, pipe: Pipeline) -> list[Any]:
+        if self.wire is None:
+            return await pipe.execute(raise_on_error=False)
+        return parsed(pipe, await self.wire.send([args for args, _ in pipe.command_stack]))

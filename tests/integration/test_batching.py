@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
+import uvloop
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeout
 
 from kitchen import codec, demo, keys, tables
-from kitchen.batching import Batcher, trips_client
+from kitchen.batching import Batcher, Wire, trips_client
+from kitchen.embedded import EmbeddedRedis
 from kitchen.events import TableOpened
 from kitchen.model import TableState
 from kitchen.store import Reads, State, Store, Tx
@@ -152,3 +155,146 @@ async def test_trips_in_flight_are_capped_and_the_rest_wait_for_the_next(
     assert batch.most == 2 and batch.trips < 40
     assert int(await redis.get("sum")) == sum(range(200))
     assert [r[1] for r in replies] == [n + 1 for n in range(200)]
+
+
+def _mixed(pipe: object) -> None:
+    """Commands of every reply shape the store and the API use, and a few more."""
+    p: Any = pipe
+    p.set("菜", "醉虾"), p.get("菜"), p.get("none"), p.set("n", 7), p.incrbyfloat("n", 1.5)
+    p.hset("h", mapping={"a": b"\x00\xff", "b": 2}), p.hmget("h", "a", "b", "c")
+    p.hget("h", "a"), p.hgetall("h"), p.exists("h"), p.exists("nothing")
+    p.sadd("s", "x"), p.sismember("s", "x"), p.sismember("s", "y"), p.smembers("s")
+    p.expire("h", 60), p.ttl("h"), p.incr("i"), p.xadd("log", {"e": b"\x01"}, id="5-1")
+    p.xrevrange("log", count=1), p.execute_command("CONFIG GET", "maxmemory-policy")
+    p.eval("return {KEYS[1], ARGV[1], 3, {'nested'}}", 1, "k", b"\x01\x02")
+
+
+async def test_the_wire_answers_exactly_what_redis_py_answers(redis_url: str) -> None:
+    """The same commands through redis-py's pipeline and through the wire give equal replies
+    (types included: booleans, floats, dicts, sets, stream entries)."""
+    client = trips_client(redis_url, 2.0)
+    wire = Wire.from_url(redis_url, 2.0)
+    assert wire is not None
+    try:
+        first = await Batcher(client, timeout=2.0).run(_mixed)
+        await client.flushdb()
+        second = await Batcher(client, timeout=2.0, wire=wire).run(_mixed)
+        assert second == first
+        assert [type(r) for r in second] == [type(r) for r in first]
+    finally:
+        await wire.aclose()
+        await client.aclose()
+
+
+async def test_on_the_wire_a_failing_command_fails_only_its_caller(redis_url: str) -> None:
+    """Errors come back per command: NOSCRIPT as NoScriptError (the store reloads on it),
+    a wrong type as ResponseError; the other callers in the trip get their replies."""
+    client = trips_client(redis_url, 2.0)
+    wire = Wire.from_url(redis_url, 2.0)
+    batch = Batcher(client, timeout=2.0, wire=wire)
+    try:
+        await client.set("text", "abc")
+        results = await asyncio.gather(
+            batch.run(lambda p: p.incr("counter")), batch.run(lambda p: p.incr("text")),
+            batch.run(lambda p: p.evalsha("0" * 40, 0)), batch.run(lambda p: p.get("text")),
+            return_exceptions=True)
+        assert results[0] == [1] and results[3] == [b"abc"]
+        assert isinstance(results[1], ResponseError)
+        assert isinstance(results[2], NoScriptError)
+    finally:
+        await wire.aclose()  # type: ignore[union-attr]
+        await client.aclose()
+
+
+async def test_the_wire_pipelines_many_trips_and_keeps_each_callers_replies(
+        redis_url: str) -> None:
+    """Hundreds of callers over many turns of the loop, several trips in flight on the one
+    connection: every caller gets exactly its own replies, in order."""
+    client = trips_client(redis_url, 2.0)
+    wire = Wire.from_url(redis_url, 2.0)
+    batch = Batcher(client, timeout=2.0, wire=wire, max_trips=4)
+
+    async def caller(n: int) -> list[object]:
+        await asyncio.sleep(0.001 * (n % 20))
+        return await batch.run(lambda p: (p.incrby("sum", n), p.set(f"v{n}", n), p.get(f"v{n}")))
+
+    try:
+        replies = await asyncio.gather(*(caller(n) for n in range(300)))
+        assert [r[1:] for r in replies] == [[True, str(n).encode()] for n in range(300)]
+        assert int(await client.get("sum")) == sum(range(300))
+    finally:
+        await wire.aclose()  # type: ignore[union-attr]
+        await client.aclose()
+
+
+async def test_the_wire_times_out_a_silent_redis_and_then_reconnects(redis_url: str) -> None:
+    """A paused Redis fails the trip within the batch timeout (and drops the connection,
+    whose replies would be out of step); once Redis answers, the next trip works."""
+    client = trips_client(redis_url, 2.0)
+    wire = Wire.from_url(redis_url, 2.0)
+    batch = Batcher(client, timeout=0.3, wire=wire)
+    try:
+        assert await batch.run(lambda p: p.incr("paused")) == [1]
+        await client.execute_command("CLIENT", "PAUSE", 1000, "ALL")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(RedisTimeout):
+            await batch.run(lambda p: p.incr("paused"))
+        assert loop.time() - started < 0.9
+        await asyncio.sleep(1.0)
+        assert await batch.run(lambda p: p.get("paused")) in ([b"1"], [b"2"])
+    finally:
+        await client.execute_command("CLIENT", "UNPAUSE")
+        await wire.aclose()  # type: ignore[union-attr]
+        await client.aclose()
+
+
+async def test_the_wire_reconnects_after_redis_drops_it(redis_url: str) -> None:
+    """Redis closing the connection fails nothing that was answered, and the next trip opens
+    a new connection (and selects the URL's database again)."""
+    db_url = redis_url.rsplit("/", 1)[0] + "/3"
+    client = trips_client(db_url, 2.0)
+    wire = Wire.from_url(db_url, 2.0)
+    batch = Batcher(client, timeout=2.0, wire=wire)
+    try:
+        assert await batch.run(lambda p: (p.set("where", "db3"), p.client_id()))
+        (me,) = await batch.run(lambda p: p.client_id())
+        await client.execute_command("CLIENT", "KILL", "ID", me)
+        await asyncio.sleep(0.05)
+        again = await batch.run(lambda p: (p.get("where"), p.client_id()))
+        assert again[0] == b"db3" and again[1] != me
+    finally:
+        await client.flushdb()
+        await wire.aclose()  # type: ignore[union-attr]
+        await client.aclose()
+
+
+def test_the_wire_speaks_only_plain_redis_urls() -> None:
+    """TLS and socket URLs keep redis-py's own connections."""
+    assert Wire.from_url("rediss://example:6380/0") is None
+    assert Wire.from_url("unix:///tmp/redis.sock") is None
+    wire = Wire.from_url("redis://u:p%40ss@127.0.0.1:7000/2")
+    assert wire is not None
+    assert (wire.host, wire.port, wire.db, wire.username, wire.password) == (
+        "127.0.0.1", 7000, 2, "u", "p@ss")
+
+
+def test_the_wire_runs_on_uvloop_as_the_api_does(redis_server: EmbeddedRedis) -> None:
+    """The API runs on uvloop, whose transports are its own classes: trips work there too."""
+    url = redis_server.url.rsplit("/", 1)[0] + "/4"
+
+    async def trips() -> list[list[object]]:
+        client = trips_client(url, 2.0)
+        wire = Wire.from_url(url, 2.0)
+        batch = Batcher(client, timeout=2.0, wire=wire)
+        try:
+            return await asyncio.gather(*(batch.run(lambda p, n=n: (p.incrby("u", n),))
+                                          for n in range(1, 51)))
+        finally:
+            await client.flushdb()
+            await wire.aclose()  # type: ignore[union-attr]
+            await client.aclose()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        replies = runner.run(trips())
+    assert sorted(r[0] for r in replies)[-1] == sum(range(1, 51))
