@@ -18,10 +18,10 @@ client opened without one (``socket_timeout=None``) and bounds each whole trip i
 trip past it fails its requests with :class:`redis.exceptions.TimeoutError` and the
 connection is dropped.
 
-A batcher given a :class:`Wire` sends its trips down that one connection instead of through
-redis-py's pool: commands are still queued on a redis-py pipeline (same command methods, same
-reply conversions), but written with hiredis's packer and read with its parser in one
-``asyncio.Protocol``, with every trip in flight pipelined on the same connection.
+A batcher given a :class:`Wire` sends its trips down a few connections of its own instead of
+through redis-py's pool: commands are still queued on a redis-py pipeline (same command
+methods, same reply conversions), but written with hiredis's packer and read with its parser
+in an ``asyncio.Protocol``, the trips in flight pipelined on each connection.
 """
 
 from __future__ import annotations
@@ -120,19 +120,24 @@ class _Trips(asyncio.Protocol):
 
 
 class Wire:
-    """One pipelined connection to Redis, opened on first use and again after it is lost."""
+    """A few pipelined connections to Redis, each opened on first use and again after it is
+    lost; trips take them in turn. More than one, because Redis reads at most 16 KB from a
+    connection per turn of its loop, and with ``appendfsync always`` each turn ends in an
+    fsync: one connection would cap a busy API at a few commits per fsync."""
 
     def __init__(self, host: str, port: int, *, db: int = 0, username: str | None = None,
-                 password: str | None = None, protocol: int = 3,
+                 password: str | None = None, protocol: int = 3, connections: int = 4,
                  connect_timeout: float = 5.0) -> None:
         self.host, self.port, self.db, self.protocol = host, port, db, protocol
         self.username, self.password = username, password
         self.connect_timeout = connect_timeout
-        self._trips: _Trips | None = None
-        self._opening: asyncio.Task[_Trips] | None = None
+        self._trips: list[_Trips | None] = [None] * connections
+        self._opening: list[asyncio.Task[_Trips] | None] = [None] * connections
+        self._turn = 0
 
     @classmethod
-    def from_url(cls, url: str, connect_timeout: float = 5.0) -> Wire | None:
+    def from_url(cls, url: str, connect_timeout: float = 5.0, connections: int = 4
+                 ) -> Wire | None:
         """For a plain ``redis://`` URL; None for what it does not speak (TLS, sockets)."""
         if urlsplit(url).scheme != "redis":
             return None
@@ -140,23 +145,25 @@ class Wire:
         return cls(kw.get("host", "localhost"), int(kw.get("port", 6379)),
                    db=int(kw.get("db", 0)), username=kw.get("username"),
                    password=kw.get("password"), protocol=int(kw.get("protocol") or 3),
-                   connect_timeout=connect_timeout)
+                   connections=connections, connect_timeout=connect_timeout)
 
     async def send(self, commands: Sequence[Command]) -> list[Any]:
         """The raw replies to ``commands`` (errors as exception objects, not raised)."""
-        trips = self._trips
+        n = self._turn
+        self._turn = (n + 1) % len(self._trips)
+        trips = self._trips[n]
         if trips is None or trips.lost is not None:
-            if self._opening is None:
-                self._opening = asyncio.ensure_future(self._open())
-            opening = self._opening
+            opening = self._opening[n]
+            if opening is None:
+                opening = self._opening[n] = asyncio.ensure_future(self._open(n))
             try:
                 trips = await asyncio.shield(opening)
             finally:
-                if self._opening is opening and opening.done():
-                    self._opening = None
+                if self._opening[n] is opening and opening.done():
+                    self._opening[n] = None
         return await trips.send(commands)
 
-    async def _open(self) -> _Trips:
+    async def _open(self, n: int) -> _Trips:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.connect_timeout):
@@ -181,14 +188,15 @@ class Wire:
         except OSError as exc:
             raise RedisConnectionError(f"cannot connect to Redis at {self.host}:{self.port}: "
                                        f"{exc}") from exc
-        self._trips = trips
+        self._trips[n] = trips
         return trips
 
     def drop(self) -> None:
-        """Close the connection (a trip that timed out leaves replies out of step)."""
-        if self._trips is not None:
-            self._trips.close(RedisTimeout("the connection to Redis was dropped"))
-            self._trips = None
+        """Close every connection (a trip that timed out leaves replies out of step)."""
+        for n, trips in enumerate(self._trips):
+            if trips is not None:
+                trips.close(RedisTimeout("the connection to Redis was dropped"))
+                self._trips[n] = None
 
     async def aclose(self) -> None:
         self.drop()

@@ -237,7 +237,7 @@ async def test_the_wire_reconnects_after_redis_drops_it(redis_url: str) -> None:
     a new connection (and selects the URL's database again)."""
     db_url = redis_url.rsplit("/", 1)[0] + "/3"
     client = trips_client(db_url, 2.0)
-    wire = Wire.from_url(db_url, 2.0)
+    wire = Wire.from_url(db_url, 2.0, connections=1)
     batch = Batcher(client, timeout=2.0, wire=wire)
     try:
         assert await batch.run(lambda p: (p.set("where", "db3"), p.client_id()))
@@ -248,6 +248,20 @@ async def test_the_wire_reconnects_after_redis_drops_it(redis_url: str) -> None:
         assert again[0] == b"db3" and again[1] != me
     finally:
         await client.flushdb()
+        await wire.aclose()  # type: ignore[union-attr]
+        await client.aclose()
+
+
+async def test_the_wire_spreads_trips_over_its_connections(redis_url: str) -> None:
+    """Trips take the wire's connections in turn (Redis reads a bounded amount from each
+    connection per turn of its loop, so one connection would cap a busy API)."""
+    client = trips_client(redis_url, 2.0)
+    wire = Wire.from_url(redis_url, 2.0, connections=3)
+    batch = Batcher(client, timeout=2.0, wire=wire)
+    try:
+        ids = [(await batch.run(lambda p: p.client_id()))[0] for _ in range(9)]
+        assert len(set(ids)) == 3 and ids[:3] == ids[3:6] == ids[6:]
+    finally:
         await wire.aclose()  # type: ignore[union-attr]
         await client.aclose()
 
