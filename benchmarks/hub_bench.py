@@ -17,7 +17,10 @@ pipelined. Measured per server:
 * at ``--sat-rate`` deliveries/s (saturation): the same figures; the publisher keeps its pace
   and the phase ends when every delivery arrived or nothing arrives for 3 s.
 
-The server's CPU comes from ``/proc/PID/stat``; client processes report their own CPU.
+The server's and Redis's CPU come from ``/proc/PID/stat``; client processes report their own
+CPU. ``--servers hub hub-blocking`` compares the hub following the commits' hints (the
+publisher publishes each log's key on ``k:news``, as the commit script does) with the hub
+reading every log in one blocking XREAD (``HUB_NEWS=0``, no hints published).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class Phase:
     p99: float = 0.0
     server_p50: float | None = None
     server_p99: float | None = None
+    redis_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -87,6 +91,7 @@ class Result:
     alive_end: int = 0
     mem_per_conn: float = 0.0
     idle_cpu: float = 0.0  # server CPU-s per second with every connection open and idle
+    idle_redis_cpu: float = 0.0  # Redis CPU-s per second meanwhile
     phases: list[Phase] = field(default_factory=list)
 
 
@@ -117,8 +122,13 @@ def sio_message(r: str, stamp_us: int, i: int, host_id: str) -> bytes:
 
 
 class Bench:
-    def __init__(self, kind: str, redis_url: str, args: argparse.Namespace) -> None:
+    def __init__(self, kind: str, redis_url: str, args: argparse.Namespace,
+                 redis_pid: int) -> None:
+        self.redis_pid = redis_pid
+        # "hub-blocking": the hub without the commits' hints (HUB_NEWS=0), one blocking XREAD
+        # over every log, as before hints; the clients are the hub's either way
         self.kind, self.redis_url, self.args = kind, redis_url, args
+        self.family = "hub" if kind.startswith("hub") else kind
         self.rooms = args.connections // args.per_room
         self.server: asyncio.subprocess.Process | None = None
         self.clients: list[asyncio.subprocess.Process] = []
@@ -138,8 +148,10 @@ class Bench:
             result.held = await self.start_clients(f"ws://127.0.0.1:{port}")
             await asyncio.sleep(1)
             cpu0, t0 = cpu_of(self.server.pid), time.monotonic()
+            redis0 = cpu_of(self.redis_pid)
             await asyncio.sleep(2)
             result.idle_cpu = (cpu_of(self.server.pid) - cpu0) / (time.monotonic() - t0)
+            result.idle_redis_cpu = (cpu_of(self.redis_pid) - redis0) / (time.monotonic() - t0)
             result.mem_per_conn = (rss_of(self.server.pid) - rss0) / max(result.held, 1)
             await self.phase(Phase(self.args.rate), seconds=2)  # warm-up
             for target in (self.args.rate, self.args.sat_rate):
@@ -153,14 +165,15 @@ class Bench:
 
     async def start_server(self, port: int) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        if self.kind == "hub":
+        if self.family == "hub":
             pipe = self.redis.pipeline()
             for i in range(self.rooms):
                 pipe.sadd(keys.RESTAURANTS, f"r{i}")
                 pipe.set(keys.epoch(f"r{i}"), "bench")
             await pipe.execute()
             env.update(REDIS_URL=self.redis_url, KITCHEN_SECRET_KEYS=SECRET,
-                       HUB_PORT=str(port), HUB_WINDOW="200")
+                       HUB_PORT=str(port), HUB_WINDOW="200",
+                       HUB_NEWS="0" if self.kind == "hub-blocking" else "1")
             cmd = [sys.executable, "-m", "hub"]
             if self.args.profile:
                 cmd[1:1] = ["-m", "cProfile", "-o", str(self.args.profile)]
@@ -194,7 +207,7 @@ class Bench:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "KITCHEN_SECRET_KEYS": SECRET}
         for first in range(0, n, share):
             self.clients.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "benchmarks.hub_bench_clients", self.kind, url,
+                sys.executable, "-m", "benchmarks.hub_bench_clients", self.family, url,
                 str(first), str(min(share, n - first)), str(self.args.per_room),
                 env=env, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024))
@@ -223,7 +236,7 @@ class Bench:
         await self.ask("reset")
         await asyncio.sleep(0.2)
         lag0 = await self.server_lag()
-        cpu0 = cpu_of(self.server.pid)
+        cpu0, redis0 = cpu_of(self.server.pid), cpu_of(self.redis_pid)
         started = time.monotonic()
         events = await self.publish(phase.target / self.args.per_room, seconds)
         phase.expected = events * self.args.per_room
@@ -238,6 +251,7 @@ class Bench:
             await asyncio.sleep(0.5)
         phase.seconds = max(seconds, time.monotonic() - started - stalled)
         phase.server_cpu = cpu_of(self.server.pid) - cpu0
+        phase.redis_cpu = cpu_of(self.redis_pid) - redis0
         phase.deliveries = got
         phase.client_cpu = sum(r["cpu"] for r in reports)
         lag1 = await self.server_lag()
@@ -252,7 +266,7 @@ class Bench:
 
     async def server_lag(self) -> list[tuple[float, int]] | None:
         """Cumulative buckets of the hub's own append→write lag histogram (hub only)."""
-        if self.kind != "hub":
+        if self.family != "hub":
             return None
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -275,9 +289,11 @@ class Bench:
                 for k in range(due):
                     i = sent + k
                     r = f"r{i % self.rooms}"
-                    if self.kind == "hub":
+                    if self.family == "hub":
                         pipe.xadd(keys.log(r), {keys.STREAM_FIELD: line(r, stamp, i)},
                                   maxlen=1000, approximate=True)
+                        if self.kind == "hub":  # the hint the commit script publishes
+                            pipe.publish(keys.NEWS, keys.log(r))
                     else:
                         pipe.publish("socketio", sio_message(r, stamp, i, self.host_id))
                 await pipe.execute()
@@ -311,8 +327,9 @@ class Bench:
 def report(results: list[Result], args: argparse.Namespace) -> str:
     rows = ["| server | connections held (start / end) | KB per idle connection | target "
             "deliveries/s | achieved/s | p50 ms | p99 ms | hub lag p50 / p99 ms | server CPU s "
-            "| deliveries per server CPU-s | client CPU s | idle server CPU % |",
-            "|" + "---|" * 12]
+            "| deliveries per server CPU-s | client CPU s | Redis CPU s | idle server CPU % "
+            "| idle Redis CPU % |",
+            "|" + "---|" * 14]
     for r in results:
         for p in r.phases:
             rows.append(
@@ -320,7 +337,7 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
                 f"{p.target:,} | {p.rate:,.0f} | {p.p50:.1f} | {p.p99:.1f} | "
                 f"{_lag(p)} | "
                 f"{p.server_cpu:.2f} | {p.per_cpu:,.0f} | {p.client_cpu:.2f} | "
-                f"{r.idle_cpu * 100:.1f} |")
+                f"{p.redis_cpu:.2f} | {r.idle_cpu * 100:.1f} | {r.idle_redis_cpu * 100:.1f} |")
     return "\n".join(rows)
 
 
@@ -335,7 +352,7 @@ async def amain(args: argparse.Namespace) -> list[Result]:
     with EmbeddedRedis(durable=False) as server:
         for kind in args.servers:
             print(f"-- {kind}", file=sys.stderr, flush=True)
-            results.append(await Bench(kind, server.url, args).run())
+            results.append(await Bench(kind, server.url, args, server.process.pid).run())
             print(report(results[-1:], args), file=sys.stderr, flush=True)
     return results
 
@@ -349,7 +366,9 @@ def main() -> None:
                         help="deliveries/s (0: no saturation phase)")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--client-procs", type=int, default=2)
-    parser.add_argument("--servers", nargs="+", default=["hub", "sio"])
+    parser.add_argument("--servers", nargs="+", default=["hub", "sio"],
+                        choices=["hub", "hub-blocking", "sio"],
+                        help="hub-blocking: the hub without the commits' hints (HUB_NEWS=0)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--profile", type=Path, help="run the hub under cProfile into this file")
     args = parser.parse_args()
@@ -361,6 +380,7 @@ def main() -> None:
         args.json.write_text(json.dumps([
             {"kind": r.kind, "held": r.held, "alive_end": r.alive_end,
              "mem_per_conn": r.mem_per_conn, "idle_cpu": r.idle_cpu,
+             "idle_redis_cpu": r.idle_redis_cpu,
              "phases": [{**p.__dict__, "rate": p.rate, "per_cpu": p.per_cpu}
                         for p in r.phases]} for r in results], indent=2))
 

@@ -1,8 +1,11 @@
-"""Reads every restaurant's log with one blocking XREAD loop and keeps a window per restaurant.
+"""Reads every restaurant's log and keeps a window per restaurant.
 
 Each hub process reads the streams itself (no consumer group: every hub needs every event).
-The blocking read has a connection of its own whose socket timeout exceeds the BLOCK time.
-A second connection discovers new restaurants and refreshes epochs and revoked token ids.
+While the news subscription (:mod:`hub.news`) is live, it reads the logs hinted since the
+last read, and every log once each ``SWEEP_S`` (what no hint announced); otherwise one
+blocking XREAD over every log, on a connection of its own whose socket timeout exceeds the
+BLOCK time. A second connection discovers new restaurants and refreshes epochs and revoked
+token ids.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from hub.metrics import Metrics
+from hub.news import News
 from hub.protocol import parse_pos
 from hub.tail import Raw, Tail, field, pack
 from hub.window import ZERO, Entry, Window
@@ -28,6 +32,7 @@ BLOCK_MS = 1000
 READ_COUNT = 1000
 PACE_S = 0.004
 REFRESH_S = 1.0
+SWEEP_S = 1.0  # with hints: every log is read at least this often anyway
 
 OnEvents = Callable[[list[Entry]], None]
 OnReset = Callable[[str, Window], None]
@@ -40,7 +45,8 @@ def _text(value: Any) -> str:
 
 class Feed:
     def __init__(self, redis_url: str, window_size: int, metrics: Metrics, *,
-                 on_events: OnEvents, on_reset: OnReset, on_revoked: OnRevoked) -> None:
+                 on_events: OnEvents, on_reset: OnReset, on_revoked: OnRevoked,
+                 news: bool = True) -> None:
         self.window_size = window_size
         self.metrics = metrics
         self.on_events = on_events
@@ -58,12 +64,20 @@ class Feed:
         self._advanced = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # hints need a plain TCP connection (hub/news.py); without them, the blocking read
+        self.news = News(redis_url, self._hinted, self._news_live,
+                         enabled=news and redis_url.startswith("redis://"))
+        self._hints: set[bytes] = set()  # logs hinted since the last read
+        self._hint = asyncio.Event()
+        self._sweep_at = 0.0  # loop time of the next read of every log
 
     async def start(self) -> None:
         await self.refresh()
         self.ready.set()
         self._tasks = [asyncio.create_task(self._read_loop(), name="hub-feed-read"),
-                       asyncio.create_task(self._refresh_loop(), name="hub-feed-refresh")]
+                       asyncio.create_task(self._refresh_loop(), name="hub-feed-refresh"),
+                       asyncio.create_task(self.news.run(lambda: self._stopping),
+                                           name="hub-feed-news")]
 
     async def stop(self) -> None:
         self._stopping = True  # redis-py can swallow a cancellation: the loops check this too
@@ -153,6 +167,16 @@ class Feed:
 
     # ------------------------------------------------------------------ loops
 
+    def _hinted(self, key: bytes) -> None:
+        if key in self.tail.ids:
+            self._hints.add(key)
+            self._hint.set()
+
+    def _news_live(self, live: bool) -> None:
+        self._sweep_at = 0.0  # hints start (or stop): read every log once first
+        self._hint.set()
+        log.info("news subscription %s", "live" if live else "lost: reading every log")
+
     async def _read_loop(self) -> None:
         backoff = 0.1
         while not self._stopping:
@@ -160,17 +184,42 @@ class Feed:
                 await asyncio.sleep(0.1)
                 continue
             try:
-                reply = await self.tail.read()
+                full = await self._read()
             except (RedisError, OSError) as exc:
                 log.warning("stream read failed, retrying in %.1fs: %s", backoff, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
             backoff = 0.1
-            if self._take(reply) < READ_COUNT:
+            if not full:
                 # Let a few milliseconds of events gather: one read and one write per
                 # connection then carry several events, for a few ms of latency.
                 await asyncio.sleep(PACE_S)
+
+    async def _read(self) -> bool:
+        """One read: the hinted logs, every log when a sweep is due, or (no live hints) a
+        blocking read of every log. True when a log gave a full count (more waits)."""
+        if not self.news.live:
+            return self._take(await self.tail.read()) >= READ_COUNT
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._sweep_at and not self._hints:
+            self._hint.clear()
+            try:
+                async with asyncio.timeout_at(self._sweep_at):
+                    await self._hint.wait()
+            except TimeoutError:
+                pass
+        if loop.time() >= self._sweep_at:
+            self._sweep_at = loop.time() + SWEEP_S
+            self._hints.clear()
+            reply = await self.tail.read(self.tail.ids)
+        else:
+            hinted, self._hints = self._hints, set()
+            reply = await self.tail.read(hinted)
+        self._take(reply)
+        full = [stream for stream, items in reply if len(items) >= READ_COUNT]
+        self._hints.update(full)  # read on at once
+        return bool(full)
 
     def _key(self, restaurant_id: str) -> bytes:
         key = self._keys.get(restaurant_id)

@@ -62,7 +62,8 @@ class Hub:
         self.registry = Registry()
         self.sessions = Sessions()
         self.feed = Feed(settings.redis_url, settings.hub_window, self.metrics,
-                         on_events=self.deliver, on_reset=self._reset, on_revoked=self._revoked)
+                         on_events=self.deliver, on_reset=self._reset, on_revoked=self._revoked,
+                         news=settings.hub_news)
         self.presence = Presence(self.feed.redis, self.hub_id,
                                  watchers=lambda r: bool(self.registry.watching(channels.board(r))),
                                  publish=self._publish_presence)

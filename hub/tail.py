@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from redis.asyncio.connection import Connection, parse_url
@@ -57,7 +57,9 @@ class Tail(Raw):
         super().__init__(redis_url, socket_timeout=block_ms / 1000 + 5)
         self.head = b"".join(bulk(x) for x in (
             b"XREAD", b"COUNT", b"%d" % count, b"BLOCK", b"%d" % block_ms, b"STREAMS"))
+        self.head_now = b"".join(bulk(x) for x in (b"XREAD", b"COUNT", b"%d" % count, b"STREAMS"))
         self.ids: dict[bytes, bytes] = {}  # stream key → its packed last id, in command order
+        self.packed: dict[bytes, bytes] = {}  # stream key → the key packed
         self.keys_blob = b""
 
     def __len__(self) -> int:
@@ -66,17 +68,28 @@ class Tail(Raw):
     def follow(self, key: bytes, last_id: str) -> None:
         """Read ``key`` from after ``last_id`` (a new stream joins at the end)."""
         if key not in self.ids:
-            self.keys_blob += bulk(key)
+            self.packed[key] = bulk(key)
+            self.keys_blob += self.packed[key]
         self.ids[key] = bulk(last_id.encode())
 
-    def command(self) -> bytes:
-        n = len(self.ids)
-        return b"*%d\r\n" % (6 + 2 * n) + self.head + self.keys_blob + b"".join(self.ids.values())
+    def command(self, only: Collection[bytes] | None = None) -> bytes:
+        """XREAD of every stream, blocking; of ``only`` these (followed) streams, at once."""
+        if only is None:
+            n = len(self.ids)
+            return (b"*%d\r\n" % (6 + 2 * n) + self.head + self.keys_blob
+                    + b"".join(self.ids.values()))
+        streams = [k for k in only if k in self.ids]
+        return (b"*%d\r\n" % (4 + 2 * len(streams)) + self.head_now
+                + b"".join([self.packed[k] for k in streams])
+                + b"".join([self.ids[k] for k in streams]))
 
-    async def read(self) -> Reply:
-        """Entries after each stream's id (waits up to the BLOCK time; [] when none)."""
+    async def read(self, only: Collection[bytes] | None = None) -> Reply:
+        """Entries after each stream's id: of every stream (waiting up to the BLOCK time), or
+        of ``only`` these, without waiting. [] when none."""
+        if only is not None and not any(k in self.ids for k in only):
+            return []
         try:
-            await self.conn.send_packed_command(self.command(), check_health=False)
+            await self.conn.send_packed_command(self.command(only), check_health=False)
             reply = await self.conn.read_response()
         except BaseException:
             await self.conn.disconnect()

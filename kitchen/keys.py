@@ -20,6 +20,8 @@ in one hash slot and runs unchanged on Redis Cluster.
     k:{R}:reprint        stream   reprint requests (order_id, station_id, by) the printer reads
     k:restaurants        set      ids of every restaurant (what the hub and workers read)
     k:dead               stream   dead-letter entries of every worker group
+    k:news               channel  pub/sub: the log key of each commit that appended events (a
+                                  hint for readers; they still sweep every log now and then)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 STREAM_FIELD = b"e"
 RESTAURANTS = "k:restaurants"
 DEAD_LETTER = "k:dead"
+NEWS = "k:news"  # spelled out in lua/commit.lua too
 
 
 def tag(restaurant_id: str) -> str:

@@ -67,6 +67,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".data"))
     stream_maxlen: int = 100_000
     hub_window: int = 2_000
+    hub_news: bool = True  # the hub follows the commits' hints on k:news (hub/news.py)
     idempotency_ttl: int = 86_400
     token_ttl: int = 12 * 3600
     send_buffer_bytes: int = 256 * 1024
@@ -113,6 +114,7 @@ class Settings:
             data_dir=Path(env.get("KITCHEN_DATA_DIR", ".data")),
             stream_maxlen=env_int(env, "STREAM_MAXLEN", 100_000, 1_000, 100_000_000),
             hub_window=env_int(env, "HUB_WINDOW", 2_000, 10, 1_000_000),
+            hub_news=env.get("HUB_NEWS", "1") not in {"0", "false", "no"},
             idempotency_ttl=env_int(env, "IDEMPOTENCY_TTL", 86_400, 60, 30 * 86_400),
             token_ttl=env_int(env, "TOKEN_TTL", 12 * 3600, 60, 365 * 86_400),
             send_buffer_bytes=env_int(env, "HUB_SEND_BUFFER", 256 * 1024, 4096, 64 * 1024 * 1024),

@@ -7,6 +7,7 @@
 --   h  hash writes [[key index, field, value or false (= HDEL)]]
 --   s  string writes [[key index, value or false (= DEL), ttl seconds or 0]]
 --   v  events (msgpack bytes), appended in order;  r  response to keep for the idempotency key
+-- Appending events also publishes the log's key on channel k:news (readers' hint).
 -- Returns {'ok', first_pos, last_pos} | {'dup', response, pos} | {'conflict', key, field}
 local plan = cmsgpack.unpack(ARGV[1])
 if plan.i > 0 then
@@ -32,6 +33,7 @@ for n, ev in ipairs(plan.v) do
   last = redis.call('XADD', KEYS[1], 'MAXLEN', '~', plan.m, '*', 'e', ev)
   if n == 1 then first = last end
 end
+if last ~= '' then redis.call('PUBLISH', 'k:news', KEYS[1]) end  -- kitchen.keys.NEWS
 if plan.i > 0 then
   redis.call('HSET', KEYS[2], 'r', plan.r, 'p', last)
   redis.call('EXPIRE', KEYS[2], plan.i)

@@ -64,12 +64,17 @@ def order(restaurant_id: str = R, table: str = "T1", station: str = "wok", no: i
                  no=no, created_at=0, lines=(line,))
 
 
-async def publish(redis: aioredis.Redis, *events: Event) -> list[str]:
-    """XADD the events to their restaurants' logs, as the API's commit script does."""
+async def publish(redis: aioredis.Redis, *events: Event, hint: bool = True) -> list[str]:
+    """XADD the events to their restaurants' logs and (``hint``) publish each log's key on
+    the news channel, as the API's commit script does."""
     pipe = redis.pipeline(transaction=False)
     for event in events:
         pipe.xadd(keys.log(event.restaurant_id), {keys.STREAM_FIELD: codec.encode(event)})
-    return [p.decode() for p in await pipe.execute()]
+    if hint:
+        for log in dict.fromkeys(keys.log(e.restaurant_id) for e in events):
+            pipe.publish(keys.NEWS, log)
+    done = await pipe.execute()
+    return [p.decode() for p in done[:len(events)]]
 
 
 def placed(n: int, *, table: str = "T1", station: str = "wok", start: int = 1,

@@ -60,3 +60,10 @@ def test_the_access_log_is_off_unless_asked_for() -> None:
     """One log line per request only with API_ACCESS_LOG=1."""
     assert Settings.from_env({"KITCHEN_DEV": "1"}).access_log is False
     assert Settings.from_env({"KITCHEN_DEV": "1", "API_ACCESS_LOG": "1"}).access_log is True
+
+
+def test_the_hub_follows_hints_unless_told_not_to() -> None:
+    """HUB_NEWS=0 turns the hub's news subscription off; anything else keeps it."""
+    assert Settings.from_env({"KITCHEN_DEV": "1"}).hub_news is True
+    assert Settings.from_env({"KITCHEN_DEV": "1", "HUB_NEWS": "0"}).hub_news is False
+    assert Settings.from_env({"KITCHEN_DEV": "1", "HUB_NEWS": "1"}).hub_news is True

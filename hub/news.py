@@ -1,0 +1,117 @@
+"""Hints of new events: the log key of every commit that appended some, on ``k:news``.
+
+The commit script publishes them (``kitchen/lua/commit.lua``), so the feed can read only the
+logs that moved instead of blocking on every restaurant's log at once: an ``XREAD`` over a
+thousand streams costs Redis a millisecond even when nothing happened. A hint is only a hint —
+pub/sub loses what is published while the connection is down, and not every writer publishes
+— so the feed still reads every log now and then, and falls back to its blocking read of all
+of them whenever this connection is not subscribed.
+
+A connection of its own, RESP2 (messages are plain arrays), parsed by hiredis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, cast
+
+import hiredis
+from redis.asyncio.connection import parse_url
+
+from hub.tail import pack
+from kitchen import keys
+
+log = logging.getLogger("hub.news")
+
+_MORE = object()  # hiredis: no whole reply buffered yet
+
+
+class _Subscriber(asyncio.Protocol):
+    def __init__(self, hello: bytes, on_key: Callable[[bytes], None],
+                 on_live: Callable[[bool], None]) -> None:
+        self.hello = hello
+        self.on_key = on_key
+        self.on_live = on_live
+        self.reader = hiredis.Reader(notEnoughData=_MORE)
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self.hello)
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        try:
+            while (reply := self.reader.gets()) is not _MORE:
+                self._take(reply)
+        except hiredis.ProtocolError as exc:
+            self._end(exc)
+
+    def _take(self, reply: Any) -> None:
+        if isinstance(reply, hiredis.ReplyError):  # AUTH refused, say
+            self._end(reply)
+        elif isinstance(reply, list) and reply and reply[0] == b"message":
+            self.on_key(reply[2])
+        elif isinstance(reply, list) and reply and reply[0] == b"subscribe":
+            self.on_live(True)
+
+    def _end(self, why: Exception) -> None:
+        log.warning("news connection ended: %s", why)
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.on_live(False)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class News:
+    """Keeps a subscription to ``k:news`` open; ``live`` while it is."""
+
+    def __init__(self, redis_url: str, on_key: Callable[[bytes], None],
+                 on_live: Callable[[bool], None], enabled: bool = True) -> None:
+        self.enabled = enabled
+        kw: dict[str, Any] = dict(parse_url(redis_url))
+        self.host, self.port = kw.get("host", "localhost"), int(kw.get("port", 6379))
+        password, user = kw.get("password"), kw.get("username")
+        auth = [pack(b"AUTH", *([user.encode()] if user else []), password.encode())
+                ] if password else []
+        self.hello = b"".join([*auth, pack(b"SUBSCRIBE", keys.NEWS.encode())])
+        self.on_key = on_key
+        self.on_live = on_live
+        self.live = False
+        self.subscriptions = 0  # times it became live
+
+    def _live(self, live: bool) -> None:
+        if live != self.live:
+            self.live = live
+            self.subscriptions += live
+            self.on_live(live)
+
+    async def run(self, stopping: Callable[[], bool]) -> None:
+        """Subscribe, and subscribe again whenever the connection is lost."""
+        if not self.enabled:
+            return
+        loop = asyncio.get_running_loop()
+        backoff = 0.1
+        while not stopping():
+            try:
+                _, sub = await asyncio.wait_for(loop.create_connection(
+                    lambda: _Subscriber(self.hello, self.on_key, self._live),
+                    self.host, self.port), 5)
+            except (OSError, TimeoutError) as exc:
+                log.warning("news: cannot connect, retrying in %.1fs: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.1
+            try:
+                await sub.closed
+            finally:
+                if sub.transport is not None:
+                    sub.transport.close()
+                self._live(False)
