@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from hub.metrics import Metrics
 from hub.news import News
 from hub.protocol import parse_pos
-from hub.tail import Raw, Tail, field, pack
+from hub.tail import Backoff, Raw, Tail, field, pack
 from hub.window import ZERO, Entry, Window
 from kitchen import keys
 from kitchen.errors import CodecError
@@ -178,7 +178,7 @@ class Feed:
         log.info("news subscription %s", "live" if live else "lost: reading every log")
 
     async def _read_loop(self) -> None:
-        backoff = 0.1
+        backoff = Backoff(log)
         while not self._stopping:
             if not self.windows:
                 await asyncio.sleep(0.1)
@@ -186,11 +186,9 @@ class Feed:
             try:
                 full = await self._read()
             except (RedisError, OSError) as exc:
-                log.warning("stream read failed, retrying in %.1fs: %s", backoff, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                await backoff.wait("stream read", exc)
                 continue
-            backoff = 0.1
+            backoff.reset()
             if not full:
                 # Let a few milliseconds of events gather: one read and one write per
                 # connection then carry several events, for a few ms of latency.

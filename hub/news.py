@@ -20,7 +20,7 @@ from typing import Any, cast
 import hiredis
 from redis.asyncio.connection import parse_url
 
-from hub.tail import pack
+from hub.tail import Backoff, pack
 from kitchen import keys
 
 log = logging.getLogger("hub.news")
@@ -97,18 +97,16 @@ class News:
         if not self.enabled:
             return
         loop = asyncio.get_running_loop()
-        backoff = 0.1
+        backoff = Backoff(log)
         while not stopping():
             try:
                 _, sub = await asyncio.wait_for(loop.create_connection(
                     lambda: _Subscriber(self.hello, self.on_key, self._live),
                     self.host, self.port), 5)
             except (OSError, TimeoutError) as exc:
-                log.warning("news: cannot connect, retrying in %.1fs: %s", backoff, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                await backoff.wait("connecting for news", exc)
                 continue
-            backoff = 0.1
+            backoff.reset()
             try:
                 await sub.closed
             finally:
