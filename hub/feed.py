@@ -1,7 +1,7 @@
 """Reads every restaurant's log and keeps a window per restaurant.
 
 Each hub process reads the streams itself (no consumer group: every hub needs every event).
-While the news subscription (:mod:`hub.news`) is live, it reads the logs hinted since the
+While the news subscription (:mod:`kitchen.news`) is live, it reads the logs hinted since the
 last read, and every log once each ``SWEEP_S`` (what no hint announced); otherwise one
 blocking XREAD over every log, on a connection of its own whose socket timeout exceeds the
 BLOCK time. A second connection discovers new restaurants and refreshes epochs and revoked
@@ -19,12 +19,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from hub.metrics import Metrics
-from hub.news import News
 from hub.protocol import parse_pos
-from hub.tail import Backoff, Raw, Tail, field, pack
+from hub.tail import Raw, Tail, field, pack
 from hub.window import ZERO, Entry, Window
 from kitchen import keys
 from kitchen.errors import CodecError
+from kitchen.news import Backoff, News
 
 log = logging.getLogger("hub.feed")
 
@@ -64,9 +64,8 @@ class Feed:
         self._advanced = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        # hints need a plain TCP connection (hub/news.py); without them, the blocking read
-        self.news = News(redis_url, self._hinted, self._news_live,
-                         enabled=news and redis_url.startswith("redis://"))
+        self.news = News(redis_url, enabled=news)  # without it: the blocking read
+        self.news.listen(self._hinted, self._news_live)
         self._hints: set[bytes] = set()  # logs hinted since the last read
         self._hint = asyncio.Event()
         self._sweep_at = 0.0  # loop time of the next read of every log

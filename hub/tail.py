@@ -11,7 +11,6 @@ own whose socket timeout exceeds the BLOCK time.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -28,22 +27,6 @@ def bulk(data: bytes) -> bytes:
 def pack(*args: bytes) -> bytes:
     """One command in RESP."""
     return b"*%d\r\n" % len(args) + b"".join(bulk(a) for a in args)
-
-
-class Backoff:
-    """Retry waits that double, from ``first`` up to ``most``, until a success resets them."""
-
-    def __init__(self, log: logging.Logger, first: float = 0.1, most: float = 2.0) -> None:
-        self.log, self.first, self.most = log, first, most
-        self.next = first
-
-    async def wait(self, what: str, exc: BaseException) -> None:
-        self.log.warning("%s failed, retrying in %.1fs: %s", what, self.next, exc)
-        await asyncio.sleep(self.next)
-        self.next = min(self.next * 2, self.most)
-
-    def reset(self) -> None:
-        self.next = self.first
 
 
 class Raw:

@@ -1,13 +1,14 @@
 """Hints of new events: the log key of every commit that appended some, on ``k:news``.
 
-The commit script publishes them (``kitchen/lua/commit.lua``), so the feed can read only the
-logs that moved instead of blocking on every restaurant's log at once: an ``XREAD`` over a
-thousand streams costs Redis a millisecond even when nothing happened. A hint is only a hint —
-pub/sub loses what is published while the connection is down, and not every writer publishes
-— so the feed still reads every log now and then, and falls back to its blocking read of all
-of them whenever this connection is not subscribed.
+The commit script publishes them (``kitchen/lua/commit.lua``), so the hub and the workers can
+read only the logs that moved instead of blocking on every restaurant's log at once: an
+``XREAD`` over a thousand streams costs Redis a millisecond even when one moved. A hint is
+only a hint — pub/sub loses what is published while the connection is down, and not every
+writer publishes — so a reader still reads every log now and then, and falls back to its
+blocking read of all of them whenever this connection is not subscribed.
 
-A connection of its own, RESP2 (messages are plain arrays), parsed by hiredis.
+One connection per process, RESP2 (messages are plain arrays), parsed by hiredis; every
+listener of the process hears every hint.
 """
 
 from __future__ import annotations
@@ -20,10 +21,29 @@ from typing import Any, cast
 import hiredis
 from redis.asyncio.connection import parse_url
 
-from hub.tail import Backoff, pack
 from kitchen import keys
+from kitchen.batching import pack
 
-log = logging.getLogger("hub.news")
+log = logging.getLogger("kitchen.news")
+
+OnKey = Callable[[bytes], None]
+OnLive = Callable[[bool], None]
+
+
+class Backoff:
+    """Retry waits that double, from ``first`` up to ``most``, until a success resets them."""
+
+    def __init__(self, log: logging.Logger, first: float = 0.1, most: float = 2.0) -> None:
+        self.log, self.first, self.most = log, first, most
+        self.next = first
+
+    async def wait(self, what: str, exc: BaseException) -> None:
+        self.log.warning("%s failed, retrying in %.1fs: %s", what, self.next, exc)
+        await asyncio.sleep(self.next)
+        self.next = min(self.next * 2, self.most)
+
+    def reset(self) -> None:
+        self.next = self.first
 
 _MORE = object()  # hiredis: no whole reply buffered yet
 
@@ -70,27 +90,34 @@ class _Subscriber(asyncio.Protocol):
 
 
 class News:
-    """Keeps a subscription to ``k:news`` open; ``live`` while it is."""
+    """Keeps a subscription to ``k:news`` open (``run``); ``live`` while it is. Enabled only
+    for plain ``redis://`` URLs (TLS and socket URLs: never live)."""
 
-    def __init__(self, redis_url: str, on_key: Callable[[bytes], None],
-                 on_live: Callable[[bool], None], enabled: bool = True) -> None:
-        self.enabled = enabled
+    def __init__(self, redis_url: str, enabled: bool = True) -> None:
+        self.enabled = enabled and redis_url.startswith("redis://")
         kw: dict[str, Any] = dict(parse_url(redis_url))
         self.host, self.port = kw.get("host", "localhost"), int(kw.get("port", 6379))
         password, user = kw.get("password"), kw.get("username")
-        auth = [pack(b"AUTH", *([user.encode()] if user else []), password.encode())
-                ] if password else []
-        self.hello = b"".join([*auth, pack(b"SUBSCRIBE", keys.NEWS.encode())])
-        self.on_key = on_key
-        self.on_live = on_live
+        auth = [pack(("AUTH", *([user] if user else []), password))] if password else []
+        self.hello = b"".join([*auth, pack(("SUBSCRIBE", keys.NEWS))])
+        self.listeners: list[tuple[OnKey, OnLive]] = []
         self.live = False
         self.subscriptions = 0  # times it became live
+
+    def listen(self, on_key: OnKey, on_live: OnLive) -> None:
+        """Hear every hinted log key, and every change of ``live``."""
+        self.listeners.append((on_key, on_live))
+
+    def _key(self, key: bytes) -> None:
+        for on_key, _ in self.listeners:
+            on_key(key)
 
     def _live(self, live: bool) -> None:
         if live != self.live:
             self.live = live
             self.subscriptions += live
-            self.on_live(live)
+            for _, on_live in self.listeners:
+                on_live(live)
 
     async def run(self, stopping: Callable[[], bool]) -> None:
         """Subscribe, and subscribe again whenever the connection is lost."""
@@ -101,7 +128,7 @@ class News:
         while not stopping():
             try:
                 _, sub = await asyncio.wait_for(loop.create_connection(
-                    lambda: _Subscriber(self.hello, self.on_key, self._live),
+                    lambda: _Subscriber(self.hello, self._key, self._live),
                     self.host, self.port), 5)
             except (OSError, TimeoutError) as exc:
                 await backoff.wait("connecting for news", exc)
