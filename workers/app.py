@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from kitchen import keys
 from kitchen.db import Queries, create_pool
 from kitchen.errors import ConfigError, KitchenError
+from kitchen.news import News
 from kitchen.settings import Settings
 from workers.config import WorkerConfig
 from workers.metrics import Metrics, MetricsServer
@@ -60,6 +61,7 @@ class Context:
     pool: asyncpg.Pool[Any]
     queries: Queries
     metrics: Metrics
+    news: News | None = None  # the process's subscription to the commits' hints
 
     def runner(self, group: str, handler: Handler, start_id: str = "0",
                stream_of: Callable[[str], str] = keys.log) -> Runner:
@@ -69,9 +71,9 @@ class Context:
             linger_ms=c.linger_ms,
             visibility_ms=c.visibility_ms, max_deliveries=c.max_deliveries,
             discover_every_s=c.discover_every_s, reclaim_every_s=c.reclaim_every_s,
-            start_id=start_id, stream_of=stream_of,
+            start_id=start_id, stream_of=stream_of, sweep_ms=c.sweep_ms,
         )
-        return Runner(self.redis, handler, options, self.metrics, transient)
+        return Runner(self.redis, handler, options, self.metrics, transient, self.news)
 
 
 def build_roles(ctx: Context, names: tuple[str, ...]) -> list[Role]:
@@ -106,12 +108,18 @@ async def serve(settings: Settings, config: WorkerConfig, names: tuple[str, ...]
     redis, pool = await connect(settings, f"workers {config.consumer}")
     metrics = Metrics()
     server = MetricsServer(metrics, config.metrics_host, config.metrics_port)
-    ctx = Context(settings, config, redis, pool, Queries.load(), metrics)
+    assert settings.redis_url is not None
+    news = News(settings.redis_url, enabled=config.news)
+    ctx = Context(settings, config, redis, pool, Queries.load(), metrics, news)
     roles = build_roles(ctx, names)
     loop = asyncio.get_running_loop()
+    stopping = False
+    following = asyncio.ensure_future(news.run(lambda: stopping))
 
     def stop_all() -> None:
+        nonlocal stopping
         log.info("stopping: draining the work in progress")
+        stopping = True
         for role in roles:
             role.stop()
 
@@ -122,6 +130,9 @@ async def serve(settings: Settings, config: WorkerConfig, names: tuple[str, ...]
         log.info("worker %s running %s", config.consumer, ", ".join(names))
         await _gather([r.run() for r in roles], roles)
     finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
         await server.close()
         await pool.close()
         await redis.aclose()

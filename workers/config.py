@@ -37,6 +37,8 @@ class WorkerConfig:
     batch_size: int = 200
     block_ms: int = 1_000
     linger_ms: int = 50
+    news: bool = True  # follow the commits' hints on k:news (kitchen/news.py)
+    sweep_ms: int = 1_000  # with hints: every log is read at least this often
     visibility_ms: int = 30_000
     max_deliveries: int = 5
     discover_every_s: float = 5.0
@@ -59,6 +61,8 @@ class WorkerConfig:
             batch_size=env_int(env, "WORKER_BATCH", 200, 1, 10_000),
             block_ms=env_int(env, "WORKER_BLOCK_MS", 1_000, 10, 60_000),
             linger_ms=env_int(env, "WORKER_LINGER_MS", 50, 0, 10_000),
+            news=env.get("WORKER_NEWS", "1") not in {"0", "false", "no"},
+            sweep_ms=env_int(env, "WORKER_SWEEP_MS", 1_000, 50, 60_000),
             visibility_ms=env_int(env, "WORKER_VISIBILITY_MS", 30_000, 100, 3_600_000),
             max_deliveries=env_int(env, "WORKER_MAX_DELIVERIES", 5, 1, 1_000),
             discover_every_s=env_number(env, "WORKER_DISCOVER_S", 5.0, 0.05, 3_600),

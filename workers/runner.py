@@ -6,6 +6,9 @@ and hands batches of :class:`Entry` to an async handler. Its promises:
 
 - the group is created on each stream if missing (``MKSTREAM``; ``BUSYGROUP`` is fine);
 - reads block for at most ``block_ms``, so a stop request is noticed quickly;
+- given a live news subscription (:mod:`kitchen.news`, logs only), it reads the streams hinted
+  since its last read, and every stream once each ``sweep_ms``, instead of naming every
+  stream at every read;
 - an entry is acknowledged only after a handler call that contained it returned;
 - a failing batch is retried entry by entry, so one bad entry never holds back the others;
 - an entry left pending by a dead consumer is reclaimed (``XAUTOCLAIM``) after ``visibility_ms``;
@@ -35,6 +38,7 @@ from redis.typing import EncodableT, FieldT, KeyT, StreamIdT
 
 from kitchen import keys
 from kitchen.errors import KitchenError
+from kitchen.news import News
 from workers.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -101,6 +105,7 @@ class RunnerOptions:
     retry_max_s: float = 10.0
     dead_maxlen: int = 100_000
     stream_of: Callable[[str], str] = keys.log  # which stream of each restaurant to read
+    sweep_ms: int = 1_000  # with hints: every stream is read at least this often anyway
 
 
 class Runner:
@@ -111,6 +116,7 @@ class Runner:
         options: RunnerOptions,
         metrics: Metrics | None = None,
         transient: Callable[[BaseException], bool] = default_transient,
+        news: News | None = None,
     ) -> None:
         self.redis = redis
         self.handler = handler
@@ -123,6 +129,13 @@ class Runner:
         self._next_discover = 0.0
         self._next_reclaim = 0.0
         self._next_lag = 0.0
+        # hints (logs only: the commit script announces appends to logs, nothing else)
+        self.news = news if options.stream_of is keys.log else None
+        self._hints: set[str] = set()  # streams hinted since the last read
+        self._hint = asyncio.Event()
+        self._sweep_at = 0.0  # monotonic time of the next read of every stream
+        if self.news is not None:
+            self.news.listen(self._hinted, self._news_live)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -253,16 +266,64 @@ class Runner:
                     for k, v in response.items()]
         return [(text(stream), items) for stream, items in response or ()]
 
+    def _hinted(self, key: bytes) -> None:
+        stream = key.decode()
+        if stream in self.streams:
+            self._hints.add(stream)
+            self._hint.set()
+
+    def _news_live(self, live: bool) -> None:
+        self._sweep_at = 0.0  # hints start (or stop): read every stream once first
+        self._hint.set()
+
     async def _read(self) -> list[Entry]:
         if not self.streams:
             await self._sleep(self.options.block_ms / 1000)
             return []
+        if self.news is not None and self.news.live:
+            return await self._read_hinted()
         if self._reading is None:
             self._reading = dict.fromkeys(sorted(self.streams), ">")
         response = await self.redis.xreadgroup(
             self.options.group, self.options.consumer, self._reading,
             count=self.options.batch_size, block=self.options.block_ms,
         )
+        return await self._taken(response)
+
+    async def _read_hinted(self) -> list[Entry]:
+        """The streams hinted since the last read, or every stream when a sweep is due; with
+        neither, wait for a hint (a stop is noticed within ``block_ms``)."""
+        now = time.monotonic()
+        if now < self._sweep_at and not self._hints:
+            self._hint.clear()
+            waits = [asyncio.ensure_future(self._hint.wait()),
+                     asyncio.ensure_future(self._stopping.wait())]
+            limit = min(self._sweep_at - now, self.options.block_ms / 1000)
+            _, pending = await asyncio.wait(waits, timeout=limit,
+                                            return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+            now = time.monotonic()
+        if now >= self._sweep_at:
+            self._sweep_at = now + self.options.sweep_ms / 1000
+            self._hints.clear()
+            streams = sorted(self.streams)
+        else:
+            streams, self._hints = sorted(self._hints & self.streams), set()
+        if not streams:
+            return []
+        response = await self.redis.xreadgroup(
+            self.options.group, self.options.consumer, dict.fromkeys(streams, ">"),
+            count=self.options.batch_size)
+        out = await self._taken(response)
+        per_stream: dict[str, int] = {}
+        for entry in out:
+            per_stream[entry.stream] = per_stream.get(entry.stream, 0) + 1
+        full = [s for s, n in per_stream.items() if n >= self.options.batch_size]
+        self._hints.update(full)  # more waits in those: read them again at once
+        return out
+
+    async def _taken(self, response: Any) -> list[Entry]:
         out: list[Entry] = []
         for stream, items in self._parse_read(response):
             entries, gone = self._entries(stream, items)
