@@ -8,6 +8,7 @@ import sys
 import uvicorn
 
 from api.app import create_app
+from kitchen import runtime
 from kitchen.errors import ConfigError
 from kitchen.settings import Settings
 
@@ -21,8 +22,10 @@ def main() -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    runtime.raise_open_files()  # an idle keep-alive connection holds a file
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, proxy_headers=True,
-                timeout_graceful_shutdown=10, log_level="info", access_log=settings.access_log)
+                timeout_keep_alive=settings.api_keep_alive_s, timeout_graceful_shutdown=10,
+                log_level="info", access_log=settings.access_log)
     return 0
 
 

@@ -14,6 +14,7 @@ import signal
 import sys
 
 from hub.server import Hub
+from kitchen import runtime
 from kitchen.errors import ConfigError
 from kitchen.settings import Settings
 
@@ -39,7 +40,7 @@ def main() -> int:
     except ConfigError as exc:
         print(f"hub: {exc.reason}", file=sys.stderr)
         return 2
-    _raise_nofile()
+    runtime.raise_open_files()
     try:
         asyncio.run(run(settings))  # uvloop measured no faster here (docs/benchmarks.md)
     except ConfigError as exc:
@@ -54,15 +55,6 @@ def tune_gc() -> None:
     loaded at start (code, windows) out of every collection."""
     gc.set_threshold(100_000, 50, 100)
     gc.freeze()
-
-
-def _raise_nofile() -> None:
-    """Allow as many connections as the hard limit on open files permits."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Running a process's main coroutine on the fastest event loop available.
+"""Running a process's main coroutine on the fastest event loop available, and the limits a
+server process lifts at start.
 
 uvloop (a dependency on Linux and macOS) runs the same asyncio code with its I/O, timers and
 transports in C; where it is missing, or ``KITCHEN_LOOP=asyncio`` asks for it, the standard
@@ -23,3 +24,12 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # pragma: no cover - uvloop is installed wherever it builds
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def raise_open_files() -> None:
+    """Allow as many connections as the hard limit on open files permits (one file each)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -72,6 +72,9 @@ class Settings:
     token_ttl: int = 12 * 3600
     send_buffer_bytes: int = 256 * 1024
     access_log: bool = False  # a log line per API request (the reverse proxy usually keeps one)
+    # how long the API keeps an idle keep-alive connection: longer than the pace of a kitchen
+    # screen's taps, so a tablet does not connect anew for each (uvicorn's default is 5 s)
+    api_keep_alive_s: int = 75
     dev: bool = False
 
     @property
@@ -119,5 +122,6 @@ class Settings:
             token_ttl=env_int(env, "TOKEN_TTL", 12 * 3600, 60, 365 * 86_400),
             send_buffer_bytes=env_int(env, "HUB_SEND_BUFFER", 256 * 1024, 4096, 64 * 1024 * 1024),
             access_log=env.get("API_ACCESS_LOG", "") in {"1", "true", "yes"},
+            api_keep_alive_s=env_int(env, "API_KEEP_ALIVE_S", 75, 1, 3_600),
             dev=dev,
         )
