@@ -5,9 +5,11 @@ write, a future, a timeout) whatever it carries; a pipeline pays that once for a
 commands. Requests that reach a Redis step in the same turn of the event loop queue their
 commands with :meth:`Batcher.run`; one pipeline (no MULTI) sends them all at the start of the
 next turn, and each request gets back exactly its own replies. Nothing waits for a batch to
-fill: an idle server sends a batch of one at once. At most ``max_trips`` trips are in flight;
-while all are, commands gather for the next one (a slow Redis gets fewer, larger pipelines
-instead of a connection per turn of the loop, and the pool is never exhausted).
+fill: an idle server sends a batch of one at once. A trip carries the commands of at most
+``max_per_trip`` callers (the others go in the next trips: one trip carrying everyone would
+make the API and Redis take turns). At most ``max_trips`` trips are in flight; while all are,
+commands gather for the next ones (a slow Redis gets fuller pipelines instead of a
+connection per turn of the loop, and the pool is never exhausted).
 
 Commands keep their own atomicity (a Lua script is still one atomic step); only the trip is
 shared. A failed command fails the request that queued it, not the batch.
@@ -232,11 +234,14 @@ def trips_client(url: str, timeout: float) -> Redis:
 
 class Batcher:
     def __init__(self, redis: Redis, timeout: float | None = None, max_trips: int = 16,
-                 wire: Wire | None = None) -> None:
+                 wire: Wire | None = None, max_per_trip: int = 16) -> None:
         self.redis = redis
         self.wire = wire
         self.timeout = timeout
         self.max_trips = max_trips  # trips in flight at once (each holds a pooled connection)
+        # callers per trip: one trip carrying everyone makes the API and Redis take turns
+        # (while Redis runs it the API has nothing to do); smaller trips overlap the two
+        self.max_per_trip = max_per_trip
         self._pending: list[tuple[Build, asyncio.Future[list[Any]]]] = []
         self._scheduled = False
         self._sending: set[asyncio.Task[None]] = set()
@@ -259,10 +264,12 @@ class Batcher:
         self._scheduled = False
         if not self._pending or len(self._sending) >= self.max_trips:
             return  # a trip that ends sends what waits
-        batch, self._pending = self._pending, []
-        task = asyncio.ensure_future(self._send(batch))
-        self._sending.add(task)
-        task.add_done_callback(self._sent)
+        per = self.max_per_trip
+        while self._pending and len(self._sending) < self.max_trips:
+            batch, self._pending = self._pending[:per], self._pending[per:]
+            task = asyncio.ensure_future(self._send(batch))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)

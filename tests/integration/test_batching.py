@@ -29,16 +29,19 @@ class CountingBatcher(Batcher):
         await super()._send(batch)
 
 
-async def test_concurrent_callers_share_one_trip_and_get_their_own_replies(redis: Redis) -> None:
-    """Fifty callers in one turn of the loop: one pipeline, each gets exactly its replies."""
-    batch = CountingBatcher(redis)
+@pytest.mark.parametrize(("per_trip", "trips"), [(64, 1), (16, 4)])
+async def test_concurrent_callers_share_trips_and_get_their_own_replies(
+        redis: Redis, per_trip: int, trips: int) -> None:
+    """Fifty callers in one turn of the loop: as few pipelines as ``max_per_trip`` allows
+    (one, or four of at most sixteen callers), each caller gets exactly its replies."""
+    batch = CountingBatcher(redis, max_per_trip=per_trip)
 
     async def caller(n: int) -> list[object]:
         return await batch.run(lambda p: (p.set(f"k{n}", n), p.incrby(f"k{n}", n)))
 
     replies = await asyncio.gather(*(caller(n) for n in range(50)))
     assert replies == [[True, 2 * n] for n in range(50)]
-    assert batch.trips == 1
+    assert batch.trips == trips
 
 
 async def test_a_failing_command_fails_only_its_caller(redis: Redis) -> None:
