@@ -24,7 +24,7 @@ from hub.tail import Raw, Tail, field, pack
 from hub.window import ZERO, Entry, Window
 from kitchen import keys
 from kitchen.errors import CodecError
-from kitchen.news import Backoff, News
+from kitchen.news import Backoff, Hints, News
 
 log = logging.getLogger("hub.feed")
 
@@ -65,10 +65,7 @@ class Feed:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.news = News(redis_url, enabled=news)  # without it: the blocking read
-        self.news.listen(self._hinted, self._news_live)
-        self._hints: set[bytes] = set()  # logs hinted since the last read
-        self._hint = asyncio.Event()
-        self._sweep_at = 0.0  # loop time of the next read of every log
+        self.hints = Hints(self.news, SWEEP_S, lambda key: key in self.tail.ids)
 
     async def start(self) -> None:
         await self.refresh()
@@ -166,16 +163,6 @@ class Feed:
 
     # ------------------------------------------------------------------ loops
 
-    def _hinted(self, key: bytes) -> None:
-        if key in self.tail.ids:
-            self._hints.add(key)
-            self._hint.set()
-
-    def _news_live(self, live: bool) -> None:
-        self._sweep_at = 0.0  # hints start (or stop): read every log once first
-        self._hint.set()
-        log.info("news subscription %s", "live" if live else "lost: reading every log")
-
     async def _read_loop(self) -> None:
         backoff = Backoff(log)
         while not self._stopping:
@@ -196,26 +183,13 @@ class Feed:
     async def _read(self) -> bool:
         """One read: the hinted logs, every log when a sweep is due, or (no live hints) a
         blocking read of every log. True when a log gave a full count (more waits)."""
-        if not self.news.live:
+        if not self.hints.live:
             return self._take(await self.tail.read()) >= READ_COUNT
-        loop = asyncio.get_running_loop()
-        if loop.time() < self._sweep_at and not self._hints:
-            self._hint.clear()
-            try:
-                async with asyncio.timeout_at(self._sweep_at):
-                    await self._hint.wait()
-            except TimeoutError:
-                pass
-        if loop.time() >= self._sweep_at:
-            self._sweep_at = loop.time() + SWEEP_S
-            self._hints.clear()
-            reply = await self.tail.read(self.tail.ids)
-        else:
-            hinted, self._hints = self._hints, set()
-            reply = await self.tail.read(hinted)
+        hinted = await self.hints.next()
+        reply = await self.tail.read(self.tail.ids if hinted is None else hinted)
         self._take(reply)
         full = [stream for stream, items in reply if len(items) >= READ_COUNT]
-        self._hints.update(full)  # read on at once
+        self.hints.again(full)
         return bool(full)
 
     def _key(self, restaurant_id: str) -> bytes:

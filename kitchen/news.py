@@ -14,8 +14,11 @@ listener of the process hears every hint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import math
+import time
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import hiredis
@@ -45,12 +48,12 @@ class Backoff:
     def reset(self) -> None:
         self.next = self.first
 
+
 _MORE = object()  # hiredis: no whole reply buffered yet
 
 
 class _Subscriber(asyncio.Protocol):
-    def __init__(self, hello: bytes, on_key: Callable[[bytes], None],
-                 on_live: Callable[[bool], None]) -> None:
+    def __init__(self, hello: bytes, on_key: OnKey, on_live: OnLive) -> None:
         self.hello = hello
         self.on_key = on_key
         self.on_live = on_live
@@ -116,6 +119,7 @@ class News:
         if live != self.live:
             self.live = live
             self.subscriptions += live
+            log.info("news subscription %s", "live" if live else "lost: reading every log")
             for _, on_live in self.listeners:
                 on_live(live)
 
@@ -140,3 +144,55 @@ class News:
                 if sub.transport is not None:
                     sub.transport.close()
                 self._live(False)
+
+
+class Hints:
+    """What one reader takes from the news: the logs hinted since its last read, and when it
+    must read every log again (each ``sweep_s``, and at once when the subscription is lost
+    or regained). ``follows`` says which log keys the reader reads at all."""
+
+    def __init__(self, news: News, sweep_s: float, follows: Callable[[bytes], bool]) -> None:
+        self.news = news
+        self.sweep_s = sweep_s
+        self.follows = follows
+        self._keys: set[bytes] = set()
+        self._event = asyncio.Event()
+        self._sweep_at = 0.0  # time.monotonic() of the next read of every log
+        news.listen(self._hinted, self._live)
+
+    @property
+    def live(self) -> bool:
+        """While false, the reader reads every log in its blocking read instead."""
+        return self.news.live
+
+    def _hinted(self, key: bytes) -> None:
+        if self.follows(key):
+            self._keys.add(key)
+            self._event.set()
+
+    def _live(self, live: bool) -> None:
+        self._sweep_at = 0.0  # hints start (or stop): read every log once first
+        self._event.set()
+
+    async def next(self, most: float = math.inf) -> set[bytes] | None:
+        """The logs to read now: those hinted since the last call, or None for every log (a
+        sweep is due). Waits for a hint or the sweep, at most ``most`` seconds (then the
+        empty set)."""
+        now = time.monotonic()
+        if now < self._sweep_at and not self._keys:
+            self._event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), min(self._sweep_at - now, most))
+            now = time.monotonic()
+        if now >= self._sweep_at:
+            self._sweep_at = now + self.sweep_s
+            self._keys.clear()
+            return None
+        taken, self._keys = self._keys, set()
+        return taken
+
+    def again(self, keys: Iterable[bytes]) -> None:
+        """Read these at once next time (a read that gave a full count: more waits)."""
+        self._keys.update(keys)
+        if self._keys:
+            self._event.set()

@@ -26,6 +26,7 @@ import asyncio
 import logging
 import time
 import traceback
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,7 @@ from redis.typing import EncodableT, FieldT, KeyT, StreamIdT
 
 from kitchen import keys
 from kitchen.errors import KitchenError
-from kitchen.news import News
+from kitchen.news import Hints, News
 from workers.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -130,12 +131,8 @@ class Runner:
         self._next_reclaim = 0.0
         self._next_lag = 0.0
         # hints (logs only: the commit script announces appends to logs, nothing else)
-        self.news = news if options.stream_of is keys.log else None
-        self._hints: set[str] = set()  # streams hinted since the last read
-        self._hint = asyncio.Event()
-        self._sweep_at = 0.0  # monotonic time of the next read of every stream
-        if self.news is not None:
-            self.news.listen(self._hinted, self._news_live)
+        self.hints = (Hints(news, options.sweep_ms / 1000, lambda k: k.decode() in self.streams)
+                      if news is not None and options.stream_of is keys.log else None)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -266,22 +263,12 @@ class Runner:
                     for k, v in response.items()]
         return [(text(stream), items) for stream, items in response or ()]
 
-    def _hinted(self, key: bytes) -> None:
-        stream = key.decode()
-        if stream in self.streams:
-            self._hints.add(stream)
-            self._hint.set()
-
-    def _news_live(self, live: bool) -> None:
-        self._sweep_at = 0.0  # hints start (or stop): read every stream once first
-        self._hint.set()
-
     async def _read(self) -> list[Entry]:
         if not self.streams:
             await self._sleep(self.options.block_ms / 1000)
             return []
-        if self.news is not None and self.news.live:
-            return await self._read_hinted()
+        if self.hints is not None and self.hints.live:
+            return await self._read_hinted(self.hints)
         if self._reading is None:
             self._reading = dict.fromkeys(sorted(self.streams), ">")
         response = await self.redis.xreadgroup(
@@ -290,37 +277,20 @@ class Runner:
         )
         return await self._taken(response)
 
-    async def _read_hinted(self) -> list[Entry]:
+    async def _read_hinted(self, hints: Hints) -> list[Entry]:
         """The streams hinted since the last read, or every stream when a sweep is due; with
-        neither, wait for a hint (a stop is noticed within ``block_ms``)."""
-        now = time.monotonic()
-        if now < self._sweep_at and not self._hints:
-            self._hint.clear()
-            waits = [asyncio.ensure_future(self._hint.wait()),
-                     asyncio.ensure_future(self._stopping.wait())]
-            limit = min(self._sweep_at - now, self.options.block_ms / 1000)
-            _, pending = await asyncio.wait(waits, timeout=limit,
-                                            return_when=asyncio.FIRST_COMPLETED)
-            for waiter in pending:
-                waiter.cancel()
-            now = time.monotonic()
-        if now >= self._sweep_at:
-            self._sweep_at = now + self.options.sweep_ms / 1000
-            self._hints.clear()
-            streams = sorted(self.streams)
-        else:
-            streams, self._hints = sorted(self._hints & self.streams), set()
+        neither, wait for a hint (at most ``block_ms``, so a stop is noticed)."""
+        hinted = await hints.next(most=self.options.block_ms / 1000)
+        streams = sorted(self.streams if hinted is None
+                         else self.streams.intersection(k.decode() for k in hinted))
         if not streams:
             return []
         response = await self.redis.xreadgroup(
             self.options.group, self.options.consumer, dict.fromkeys(streams, ">"),
             count=self.options.batch_size)
         out = await self._taken(response)
-        per_stream: dict[str, int] = {}
-        for entry in out:
-            per_stream[entry.stream] = per_stream.get(entry.stream, 0) + 1
-        full = [s for s, n in per_stream.items() if n >= self.options.batch_size]
-        self._hints.update(full)  # more waits in those: read them again at once
+        per_stream = Counter(entry.stream for entry in out)
+        hints.again(s.encode() for s, n in per_stream.items() if n >= self.options.batch_size)
         return out
 
     async def _taken(self, response: Any) -> list[Entry]:
