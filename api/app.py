@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute
 
 from api import errors, openapi, routes
 from api.context import Services
+from api.direct import DirectStarlette, Index
 from api.limits import Limits
 from kitchen.batching import Batcher, Wire, trips_client
 from kitchen.db import Queries, create_pool
@@ -41,7 +42,7 @@ def page_routes(settings: Settings) -> list[BaseRoute]:
     return found
 
 
-def create_app(settings: Settings, limits: Limits | None = None) -> Starlette:
+def create_app(settings: Settings, limits: Limits | None = None) -> DirectStarlette:
     if settings.redis_url is None or settings.database_url is None:
         raise ConfigError("the API needs REDIS_URL and DATABASE_URL "
                           "(`make run` starts both and sets them)")
@@ -68,8 +69,9 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Starlette:
             await trips.aclose()
             await redis.aclose()
 
-    app = Starlette(routes=[*routes.routes(), *page_routes(settings)],
-                    exception_handlers=errors.HANDLERS,
-                    lifespan=lifespan)
+    app = DirectStarlette(routes=[*routes.routes(), *page_routes(settings)],
+                          exception_handlers=errors.HANDLERS,
+                          lifespan=lifespan)
+    app.direct = Index((ep.method, ep.path, ep.asgi) for ep in routes.ENDPOINTS)
     app.state.openapi = openapi.document(routes.ENDPOINTS)
     return app

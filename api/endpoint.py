@@ -82,7 +82,11 @@ class Endpoint:
         return self.handler.__name__
 
     def route(self) -> Route:
-        return Route(self.path, _Asgi(self), methods=[self.method], name=self.name)
+        return Route(self.path, self.asgi, methods=[self.method], name=self.name)
+
+    @property
+    def asgi(self) -> _Asgi:
+        return _Asgi(self)
 
 
 class _Asgi:
@@ -98,6 +102,9 @@ class _Asgi:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await serve(self.endpoint, Request(scope, receive, send))
         await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        return await serve(self.endpoint, request)
 
 
 def check_path(params: dict[str, Any]) -> None:

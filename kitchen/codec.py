@@ -13,6 +13,7 @@ import json
 import threading
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -69,11 +70,21 @@ def _payload_fields(cls: type[Event]) -> tuple[str, ...]:
     return got
 
 
-def payload_of(event: Event) -> dict[str, Any]:
-    return {name: _plain(getattr(event, name)) for name in _payload_fields(type(event))}
+Known = Mapping[int, tuple[Any, Any]]  # id(object) → (the object, its plain form)
 
 
-def encode(event: Event) -> bytes:
+def payload_of(event: Event, known: Known | None = None) -> dict[str, Any]:
+    """The event's fields as plain data. ``known``: plain forms already made (an order its
+    command has just turned into a dict), each with the object it was made from."""
+    out = {}
+    for name in _payload_fields(type(event)):
+        value = getattr(event, name)
+        made = known.get(id(value)) if known else None
+        out[name] = made[1] if made is not None and made[0] is value else _plain(value)
+    return out
+
+
+def encode(event: Event, known: Known | None = None) -> bytes:
     """Event → msgpack bytes for the stream."""
     return pack({
         "t": event.type,
@@ -81,7 +92,7 @@ def encode(event: Event) -> bytes:
         "id": event.id,
         "r": event.restaurant_id,
         "ts": event.ts,
-        "p": payload_of(event),
+        "p": payload_of(event, known),
     })
 
 

@@ -99,6 +99,8 @@ class Tx:
     ttl: dict[Slot, int] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     response: Any = None
+    # plain forms made while deciding, for encoding the events: id(object) → (object, form)
+    plain: dict[int, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def r(self) -> str:
@@ -109,7 +111,9 @@ class Tx:
 
     def put_order(self, order: Order, as_dict: dict[str, Any] | None = None) -> None:
         """``as_dict``: ``order.to_dict()`` when the caller has it already (for its answer)."""
-        self.writes[(keys.orders(self.r), order.id)] = codec.pack(as_dict or order.to_dict())
+        plain = as_dict or order.to_dict()
+        self.plain[id(order)] = (order, plain)
+        self.writes[(keys.orders(self.r), order.id)] = codec.pack(plain)
 
     def put_stock(self, dish_id: str, remaining: int | None) -> None:
         value = None if remaining is None else str(remaining).encode()
@@ -314,7 +318,7 @@ class Store:
             "g": guards,
             "h": hwrites,
             "s": swrites,
-            "v": [codec.encode(e) for e in tx.events],
+            "v": [codec.encode(e, tx.plain) for e in tx.events],
             "r": codec.pack(tx.response),
         }
         args = [codec.pack_for_lua(plan)]

@@ -56,6 +56,18 @@ def test_round_trip(event: events.Event) -> None:
     assert (obj["type"], obj["id"], obj["pos"]) == (event.type, event.id, "5-0")
 
 
+def test_a_plain_form_already_made_is_used_only_for_its_own_object() -> None:
+    """An order its command already turned into a dict is not turned again; a form kept for
+    another object that happens to share its id() is not used."""
+    placed = events.OrderPlaced("r1", order=ORDER)
+    made = ORDER.to_dict()
+    assert codec.encode(placed, {id(ORDER): (ORDER, made)}) == codec.encode(placed)
+    marked = {**made, "no": 99}
+    assert codec.decode(codec.encode(placed, {id(ORDER): (ORDER, marked)})).order.no == 99
+    twin = Order.from_dict(made)
+    assert codec.decode(codec.encode(placed, {id(ORDER): (twin, marked)})).order.no == 3
+
+
 def test_ids_are_unique() -> None:
     """Each event gets its own id, so consumers can deduplicate."""
     assert len({e.id for e in SAMPLES}) == len(SAMPLES)
