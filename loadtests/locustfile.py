@@ -12,7 +12,7 @@ import locust.runners
 from locust import events
 from locust.runners import WorkerRunner
 
-from loadtests import runtime, thresholds
+from loadtests import keepalive, runtime, thresholds
 from loadtests.shape import LunchRush
 from loadtests.users import Diner, KitchenScreen, Merchant
 
@@ -22,6 +22,7 @@ __all__ = ["Diner", "KitchenScreen", "LunchRush", "Merchant"]
 # 3-second heartbeat without being gone; the master would then start its users elsewhere
 # while they still run. Allow 15 s.
 locust.runners.HEARTBEAT_LIVENESS = 15
+keepalive.install()  # reuse HTTP connections past descriptor 1024 (see loadtests.keepalive)
 
 
 @events.init_command_line_parser.add_listener
