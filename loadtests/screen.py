@@ -1,4 +1,5 @@
-"""A live screen's connection to the hub, for Locust users (gevent: a synchronous client).
+"""A live screen's connection to the hub, for Locust users (gevent: a synchronous client,
+:mod:`loadtests.wsclient`).
 
 One :class:`Screen` holds one WebSocket (``kitchen.msgpack`` subprotocol), subscribes to its
 channels, and hands every event frame to a callback from a receive greenlet. When the hub
@@ -18,7 +19,8 @@ from urllib.parse import quote
 import gevent
 import msgpack
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
-from websockets.sync.client import ClientConnection, connect
+
+from loadtests.wsclient import Connection
 
 WS = "WS"
 OnEvent = Callable[[dict[str, Any], float], None]
@@ -50,7 +52,7 @@ class Screen:
         self.kind = label.split("-")[0]
         self.on_event = on_event
         self.snapshot = snapshot
-        self.ws: ClientConnection | None = None
+        self.ws: Connection | None = None
         self.epoch = ""
         self.pos = ""
         self.seen: set[str] = set()
@@ -84,10 +86,10 @@ class Screen:
     def _connect(self, resume: bool) -> None:
         name = f"{'resume' if resume else 'connect'} {self.kind}"
         started = time.perf_counter()
+        ws = None
         try:
-            ws = connect(self.url, subprotocols=["kitchen.msgpack"],  # type: ignore[list-item]
-                         compression=None, open_timeout=15, close_timeout=2,
-                         ping_interval=None, max_size=2**22)
+            ws = Connection.open(self.url, subprotocols=("kitchen.msgpack",), timeout=15,
+                                 max_size=2**22)
             request: dict[str, Any] = {"op": "sub", "id": "s", "channels": self.channels}
             if resume and self.pos and self.epoch:
                 request["from"] = {self.restaurant_id: {"pos": self.pos, "epoch": self.epoch}}
@@ -115,6 +117,8 @@ class Screen:
                 elif op == "event":
                     self._event(frame)
         except (OSError, InvalidHandshake, ConnectionClosed, RuntimeError, TimeoutError) as exc:
+            if ws is not None:
+                ws.sock.close()
             self._report(name, started, exc)
             raise
         self.ws = ws
@@ -125,12 +129,12 @@ class Screen:
             ws = self.ws
             assert ws is not None
             try:
-                for message in ws:
-                    frame = msgpack.unpackb(message)
+                while True:
+                    frame = msgpack.unpackb(ws.recv())
                     if frame.get("op") == "event":
                         self._event(frame)
-            except ConnectionClosed:
-                pass
+            except (ConnectionClosed, OSError):
+                ws.sock.close()
             if self.closed:
                 return
             self._reconnect()
@@ -165,7 +169,7 @@ class Screen:
         self.closed = True
         if self.ws is not None:
             try:
-                self.ws.close()
+                self.ws.close(wait=False)  # the receive greenlet is reading it
             except Exception:
                 pass
         if self._loop is not None:

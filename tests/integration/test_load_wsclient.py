@@ -1,0 +1,143 @@
+"""The load generator's WebSocket client against a real hub: handshake and subprotocol,
+whole messages in order, pings answered while it waits, refusals and closes as the
+exceptions its screens handle."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+
+import msgpack
+import pytest
+import redis.asyncio as aioredis
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from loadtests.wsclient import Connection
+from tests.integration.hub_support import (
+    hub_settings,
+    open_restaurant,
+    placed,
+    publish,
+    running_hub,
+    token,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_a_screen_subscribes_and_reads_events_in_order(
+        redis: aioredis.Redis, redis_url: str) -> None:
+    await open_restaurant(redis)
+    async with running_hub(hub_settings(redis_url)) as (_, url):
+        conn = await asyncio.to_thread(Connection.open, f"{url}/ws?token={token('expo')}",
+                                       subprotocols=("kitchen.msgpack",), timeout=5)
+        try:
+            assert conn.subprotocol == "kitchen.msgpack"
+            hello = msgpack.unpackb(await asyncio.to_thread(conn.recv, 5))
+            assert hello["op"] == "hello"
+            await asyncio.to_thread(conn.send, json.dumps(
+                {"op": "sub", "id": "s", "channels": ["expo:r1"]}))
+            assert msgpack.unpackb(await asyncio.to_thread(conn.recv, 5))["op"] == "ack"
+            positions = await publish(redis, *placed(30))
+            got = [msgpack.unpackb(await asyncio.to_thread(conn.recv, 5)) for _ in range(30)]
+            assert [f["pos"] for f in got] == positions
+            assert {f["op"] for f in got} == {"event"}
+            with pytest.raises(TimeoutError):
+                await asyncio.to_thread(conn.recv, 0.2)
+        finally:
+            await asyncio.to_thread(conn.close)
+        assert conn.sock.fileno() == -1
+
+
+async def test_a_turned_away_screen_reads_why_then_closed(
+        redis: aioredis.Redis, redis_url: str) -> None:
+    """A forged token: the hub's error frame, then ConnectionClosed with its code."""
+    await open_restaurant(redis)
+    async with running_hub(hub_settings(redis_url)) as (_, url):
+        conn = await asyncio.to_thread(Connection.open, f"{url}/ws?token=forged.token",
+                                       timeout=5)
+        frame = json.loads(await asyncio.to_thread(conn.recv, 5))
+        assert (frame["op"], frame["code"]) == ("error", "unauthorized")
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.to_thread(conn.recv, 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+async def test_a_refused_handshake_raises() -> None:
+    """An HTTP answer that is not 101: InvalidStatus, an InvalidHandshake."""
+    async def handler(ws: ServerConnection) -> None:
+        await ws.close()
+
+    server = await serve(handler, "127.0.0.1", 0, ping_interval=None,
+                         process_request=lambda ws, request: ws.respond(403, "no\n"))
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(InvalidStatus) as refused:
+            await asyncio.to_thread(Connection.open, f"ws://127.0.0.1:{port}/", timeout=5)
+        assert isinstance(refused.value, InvalidHandshake)
+        assert refused.value.response.status_code == 403
+    finally:
+        server.close()
+
+
+async def _peer(handler: object) -> tuple[object, int]:
+    server = await serve(handler, "127.0.0.1", 0, ping_interval=None)  # type: ignore[arg-type]
+    port = server.sockets[0].getsockname()[1]
+    return server, port
+
+
+async def test_pings_are_answered_and_fragments_joined_while_reading() -> None:
+    """A server that pings and sends a fragmented message: the pong goes back before the
+    message is whole, and the message comes out whole."""
+    ponged = asyncio.Event()
+
+    async def handler(ws: ServerConnection) -> None:
+        waiter = await ws.ping(b"are-you-there")
+        await ws.send(["café ", "au ", "lait"])  # three frames, one text message
+        await asyncio.wait_for(waiter, 5)
+        ponged.set()
+        await ws.send(b"\x00" * 200_000)
+        await ws.close(4008, "too slow")
+
+    server, port = await _peer(handler)
+    try:
+        conn = await asyncio.to_thread(Connection.open, f"ws://127.0.0.1:{port}/", timeout=5)
+        assert await asyncio.to_thread(conn.recv, 5) == "café au lait"
+        assert await asyncio.to_thread(conn.recv, 5) == b"\x00" * 200_000
+        await asyncio.wait_for(ponged.wait(), 5)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.to_thread(conn.recv, 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+        with pytest.raises(ConnectionClosed):  # and stays closed
+            await asyncio.to_thread(conn.recv, 1)
+    finally:
+        server.close()  # type: ignore[attr-defined]
+
+
+async def test_a_dropped_connection_raises_closed() -> None:
+    """The server's socket goes away without a close frame: ConnectionClosed, not a hang."""
+    dropped = threading.Event()
+
+    async def handler(ws: ServerConnection) -> None:
+        ws.transport.abort()
+        dropped.set()
+
+    server, port = await _peer(handler)
+    try:
+        conn = await asyncio.to_thread(Connection.open, f"ws://127.0.0.1:{port}/", timeout=5)
+        with pytest.raises((ConnectionClosed, ConnectionResetError)):
+            await asyncio.to_thread(conn.recv, 5)
+        assert dropped.is_set()
+    finally:
+        server.close()  # type: ignore[attr-defined]
+
+
+async def test_nobody_listening_is_an_os_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(OSError):
+        await asyncio.to_thread(Connection.open, f"ws://127.0.0.1:{port}/", timeout=2)
