@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from api.errors import BadRequest, MalformedJson, PayloadTooLarge
 from api.limits import MAX_ID, MAX_LIST
@@ -30,10 +30,16 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         if int(declared) > limit:
             raise PayloadTooLarge(f"the body is over {limit} bytes", limit=limit)
     raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
+    receive = request.receive  # the ASGI messages themselves: no async generator per request
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        raw += message.get("body", b"")
         if len(raw) > limit:
             raise PayloadTooLarge(f"the body is over {limit} bytes", limit=limit)
+        if not message.get("more_body", False):
+            break
     if not raw.strip():
         return {}
     try:
