@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOAD_STAMP := $(VENV)/.installed-load
 
 .PHONY: venv run migrate test lint clean clean-data loadtest
 
@@ -28,7 +29,8 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+# the load generator's own parts (Locust's HTTP client, the screens' WebSocket) are tested too
+test: lint $(LOAD_STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
@@ -51,7 +53,6 @@ faults: venv
 #   make loadtest PROFILE=smoke WORKERS=0   the CI smoke run (< 2 minutes)
 PROFILE ?= full
 WORKERS ?= 2
-LOAD_STAMP := $(VENV)/.installed-load
 
 $(LOAD_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[embedded,test,load]'
