@@ -23,6 +23,7 @@ def main() -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     runtime.raise_open_files()  # an idle keep-alive connection holds a file
+    runtime.tune_gc()
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, proxy_headers=True,
                 timeout_keep_alive=settings.api_keep_alive_s, timeout_graceful_shutdown=10,
                 log_level="info", access_log=settings.access_log)

@@ -8,7 +8,6 @@ resume from their last position.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import sys
@@ -26,7 +25,7 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     port = await hub.start()
-    tune_gc()
+    runtime.tune_gc()
     print(f"hub listening on {settings.hub_host}:{port}", flush=True)
     await stop.wait()
     logging.getLogger("hub").info("stopping: telling clients to reconnect")
@@ -47,14 +46,6 @@ def main() -> int:
         print(f"hub: {exc.reason}", file=sys.stderr)
         return 2
     return 0
-
-
-def tune_gc() -> None:
-    """Fan-out allocates many short-lived objects and few cycles: collect the young generation
-    less often (it cost a fifth of the hub's CPU at the default threshold), and keep what was
-    loaded at start (code, windows) out of every collection."""
-    gc.set_threshold(100_000, 50, 100)
-    gc.freeze()
 
 
 if __name__ == "__main__":
