@@ -100,10 +100,11 @@ class _Asgi:
         self.endpoint = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await serve(self.endpoint, Request(scope, receive, send))
+        response = await self.respond(Request(scope, receive, send))
         await response(scope, receive, send)
 
     async def respond(self, request: Request) -> Response:
+        """The answer alone (what :mod:`api.direct` sends itself)."""
         return await serve(self.endpoint, request)
 
 

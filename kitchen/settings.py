@@ -67,7 +67,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".data"))
     stream_maxlen: int = 100_000
     hub_window: int = 2_000
-    hub_news: bool = True  # the hub follows the commits' hints on k:news (hub/news.py)
+    hub_news: bool = True  # the hub follows the commits' hints on k:news (kitchen/news.py)
     idempotency_ttl: int = 86_400
     token_ttl: int = 12 * 3600
     send_buffer_bytes: int = 256 * 1024
