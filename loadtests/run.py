@@ -171,8 +171,10 @@ def locust_commands(conf: Path, plan: Path, run_dir: Path, out: Path, api_url: s
     return [master, *([worker] * workers)]
 
 
-def run_locust(commands: list[list[str]], out: Path, meter_groups: dict[str, Any]
-               ) -> tuple[int, dict[str, float], float]:
+def run_locust(commands: list[list[str]], out: Path, meter_groups: dict[str, Any],
+               deadline_s: float) -> tuple[int, dict[str, float], float]:
+    """Runs the master (and workers) to the end of the shape; a run still going
+    ``deadline_s`` after its start (a generator that hung) is killed and fails."""
     procs: list[subprocess.Popen[bytes]] = []
     started = time.time()
     for n, command in enumerate(commands):
@@ -183,7 +185,14 @@ def run_locust(commands: list[list[str]], out: Path, meter_groups: dict[str, Any
                        "generator": _tree(lambda: [p.pid for p in procs if p.poll() is None])})
     meter.start()
     try:
-        code = procs[0].wait()
+        try:
+            code = procs[0].wait(deadline_s)
+        except subprocess.TimeoutExpired:
+            print(f"locust still running {deadline_s:.0f} s after its start: stopped, run failed",
+                  file=sys.stderr, flush=True)
+            code = 124
+            for p in procs:
+                p.kill()
         for p in procs[1:]:
             try:
                 p.wait(30)
@@ -311,7 +320,12 @@ def main(argv: list[str] | None = None) -> int:
             probe = Probe(plan, run_dir, start_after_s=warm + ramp + 3,
                           seconds=max(1.0, plateau - 5), rate=args.probe_rate)
             probe.start()
-        code, cores, started = run_locust(commands, out, system.groups())
+        tail, drain = float(conf.get("tail-s", 20)), float(conf.get("drain-s", 15))
+        rush = warm + ramp + plateau + tail + drain
+        # the shape's length, Locust's stop timeout and start-up, and as much again for a
+        # machine running slow
+        deadline = 2 * (rush + float(conf.get("stop-timeout", 15)) + 60)
+        code, cores, started = run_locust(commands, out, system.groups(), deadline)
         if probe is not None:
             probe.stop()
             probe.join(70)
