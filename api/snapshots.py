@@ -93,7 +93,7 @@ async def station_tickets(call: Call) -> dict[str, Any]:
     station = menu.station(station_id)
     if station is None:
         raise NotFound(f"no station {station_id!r}", station=station_id)
-    orders = await call.svc.store.orders(call.rid)
+    orders = await call.svc.store.open_orders(call.rid)
     scope = None if station.is_expo else station_id
     return {"epoch": epoch, "pos": pos, "now": call.now, "station": station.to_dict(),
             "tickets": _open_tickets(orders, menu, call.now, scope),
@@ -104,7 +104,7 @@ async def expo(call: Call) -> dict[str, Any]:
     """The pass: every open ticket with each station's progress, and dishes ready to serve."""
     epoch, pos = await position(call)
     menu = await call.svc.store.menu(call.rid)
-    orders = await call.svc.store.orders(call.rid)
+    orders = await call.svc.store.open_orders(call.rid)
     tickets = _open_tickets(orders, menu, call.now, None)
     by_id = {o.id: o for o in orders}
     for view in tickets:
@@ -126,9 +126,8 @@ async def table_orders(call: Call) -> dict[str, Any]:
     state = await call.svc.store.read(call.rid, Reads(tables=[table_no]))
     assert isinstance(state, State)
     table = seated(call, state, table_no)
-    orders = await call.svc.store.orders(call.rid)
-    station_queues = queues(orders)
-    mine = {o.id: o for o in orders if o.id in table.order_ids}
+    station_queues = queues(await call.svc.store.open_orders(call.rid))
+    mine = {o.id: o for o in await call.svc.store.orders_of(call.rid, table.order_ids)}
     out = []
     for oid in table.order_ids:
         order = mine.get(oid)
@@ -204,7 +203,8 @@ async def board(call: Call) -> dict[str, Any]:
     epoch, pos = await position(call)
     store = call.svc.store
     tables = await store.tables(call.rid)
-    orders = {o.id: o for o in await store.orders(call.rid)}
+    orders = {o.id: o for o in await store.orders_of(
+        call.rid, [i for t in tables for i in t.order_ids])}
     presence = await _presence(call)
     stock = await store.stock(call.rid)
     cards = [table_card(t, [orders[i] for i in t.order_ids if i in orders], call.now)

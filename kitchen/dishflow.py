@@ -159,6 +159,15 @@ def overdue_lines(order: Order, now: int) -> tuple[str, ...]:
     return tuple(out)
 
 
+def overdue_at(order: Order) -> int | None:
+    """The first moment (ms) :func:`overdue_lines` will name a dish of ``order``; None while
+    no dish is waiting in the kitchen unflagged."""
+    due = [ln.times.get(str(S.QUEUED), order.created_at) + ln.target_s * 1000 + 1
+           for ln in order.lines
+           if not ln.overdue and ln.status in (S.QUEUED, S.COOKING)]
+    return min(due, default=None)
+
+
 def mark_overdue(order: Order, line_id: str) -> Order:
     line = _line(order, line_id)
     return _with_lines(order, {line_id: replace(line, overdue=True)})

@@ -10,6 +10,9 @@ in one hash slot and runs unchanged on Redis Cluster.
     k:{R}:stock          hash     dish_id → remaining (absent = unlimited)
     k:{R}:tables         hash     table_no → msgpack TableState
     k:{R}:orders         hash     order_id → msgpack Order (today's orders)
+    k:{R}:open           hash     order_id → when a dish of it turns overdue (ms; 0: none
+                                  waiting), for every open order; field ``~`` marks the
+                                  index complete (see Store.open_orders)
     k:{R}:seq            string   last ticket number of the day
     k:{R}:cart:T         hash     the shared cart of table T (msgpack items)
     k:{R}:idem:K         hash     first answer to idempotency key K (``resp``, ``pos``)
@@ -58,6 +61,13 @@ def tables(restaurant_id: str) -> str:
 
 def orders(restaurant_id: str) -> str:
     return tag(restaurant_id) + ":orders"
+
+
+def open_orders(restaurant_id: str) -> str:
+    return tag(restaurant_id) + ":open"
+
+
+OPEN_MARK = "~"  # the field of k:{R}:open that says every open order is indexed
 
 
 def seq(restaurant_id: str) -> str:

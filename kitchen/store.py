@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Protocol
@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
 
-from kitchen import codec, keys
+from kitchen import codec, dishflow, keys
 from kitchen.batching import Batcher
 from kitchen.errors import ConflictError, NotFound
 from kitchen.events import Event, new_id
@@ -37,6 +37,7 @@ from kitchen.model import Menu, Order, TableState
 
 MAX_ATTEMPTS = 60
 COMMIT_SCRIPT = resources.files("kitchen").joinpath("lua/commit.lua").read_text()
+OPEN_SCRIPT = resources.files("kitchen").joinpath("lua/open_orders.lua").read_text()
 
 Slot = tuple[str, str]  # (key, hash field or "" for a string key)
 
@@ -114,6 +115,7 @@ class Tx:
         plain = as_dict or order.to_dict()
         self.plain[id(order)] = (order, plain)
         self.writes[(keys.orders(self.r), order.id)] = codec.pack(plain)
+        self.writes[(keys.open_orders(self.r), order.id)] = open_entry(order)
 
     def put_stock(self, dish_id: str, remaining: int | None) -> None:
         value = None if remaining is None else str(remaining).encode()
@@ -146,8 +148,21 @@ class Committed:
     events: tuple[Event, ...] = ()
 
 
+def open_entry(order: Order) -> bytes | None:
+    """An order's value in the open-order index (``k:{R}:open``): when a dish of it turns
+    overdue (0: none waiting), or None once nothing of it is left to cook or serve."""
+    if not dishflow.is_open(order):
+        return None
+    return str(dishflow.overdue_at(order) or 0).encode()
+
+
 def _int(raw: bytes | None) -> int | None:
     return None if raw is None else int(raw)
+
+
+def _orders(raw: Iterable[bytes]) -> list[Order]:
+    out = [Order.from_dict(codec.unpack(v)) for v in raw]
+    return sorted(out, key=lambda o: (o.created_at, o.no))
 
 
 class Store:
@@ -159,6 +174,7 @@ class Store:
         self.maxlen = maxlen
         self.idempotency_ttl = idempotency_ttl
         self._script = redis.register_script(COMMIT_SCRIPT)
+        self._open_script = redis.register_script(OPEN_SCRIPT)
         # reads and commits of concurrent commands share trips
         self.batch = batch or Batcher(redis)
         self._menus: dict[str, tuple[bytes, Menu]] = {}
@@ -259,9 +275,45 @@ class Store:
         return sorted(out, key=lambda t: (len(t.no), t.no))
 
     async def orders(self, restaurant_id: str) -> list[Order]:
+        """Every order of the day (the recall list, reports); screens want
+        :meth:`open_orders`, which does not grow with the day."""
         raw: dict[bytes, bytes] = await self.redis.hgetall(keys.orders(restaurant_id))  # type: ignore[assignment]
-        out = [Order.from_dict(codec.unpack(v)) for v in raw.values()]
-        return sorted(out, key=lambda o: (o.created_at, o.no))
+        return _orders(raw.values())
+
+    async def open_orders(self, restaurant_id: str) -> list[Order]:
+        """The orders with a dish still to cook or serve, oldest first, read through the
+        open-order index in one step. The index holds every open order (each commit keeps
+        its entry with the order) and may hold a closed one (see :meth:`index_open`), so
+        callers still look at each order's dishes."""
+        r = restaurant_id
+        for _ in range(2):
+            raw = await self._open_script(keys=[keys.open_orders(r), keys.orders(r)])
+            if raw is not None:
+                return _orders(raw)
+            await self.index_open(r)
+        raise ConflictError("the open orders could not be indexed; please retry")
+
+    async def orders_of(self, restaurant_id: str, order_ids: Sequence[str]) -> list[Order]:
+        """The named orders that exist, in the order named."""
+        if not order_ids:
+            return []
+        raw: list[bytes | None] = await self.redis.hmget(keys.orders(restaurant_id),  # type: ignore[assignment]
+                                                         list(order_ids))
+        return [Order.from_dict(codec.unpack(v)) for v in raw if v is not None]
+
+    async def index_open(self, restaurant_id: str) -> None:
+        """Index the open orders of a restaurant whose index is not marked complete (state
+        written before the index existed). Entries a commit wrote meanwhile are kept
+        (HSETNX); an order closed meanwhile may stay indexed, which readers tolerate."""
+        r = restaurant_id
+        index = keys.open_orders(r)
+        pipe = self.redis.pipeline(transaction=False)
+        for order in await self.orders(r):
+            entry = open_entry(order)
+            if entry is not None:
+                pipe.hsetnx(index, order.id, entry)
+        pipe.hset(index, keys.OPEN_MARK, b"1")
+        await pipe.execute()
 
     async def stock(self, restaurant_id: str) -> dict[str, int]:
         raw: dict[bytes, bytes] = await self.redis.hgetall(keys.stock(restaurant_id))  # type: ignore[assignment]
@@ -288,7 +340,8 @@ class Store:
         if stock:
             pipe.hset(keys.stock(r), mapping={d: str(n) for d, n in stock.items()})
         if replace:
-            pipe.delete(keys.tables(r), keys.orders(r), keys.seq(r))
+            pipe.delete(keys.tables(r), keys.orders(r), keys.open_orders(r), keys.seq(r))
+            pipe.hset(keys.open_orders(r), keys.OPEN_MARK, b"1")  # no orders: all indexed
         for no in menu.tables:
             pipe.hsetnx(keys.tables(r), no, codec.pack(TableState(no).to_dict()))
         pipe.set(keys.epoch(r), uuid.uuid4().hex[:12], nx=True)

@@ -33,6 +33,7 @@ from kitchen.catalog import load_menu
 from kitchen.db import Queries
 from kitchen.events import now_ms
 from kitchen.model import Line, Order, TableState, TableStatus
+from kitchen.store import open_entry
 from workers import persist
 
 DAY_MS = 86_400_000
@@ -129,7 +130,8 @@ async def rebuild(pool: asyncpg.Pool[Any], redis: aioredis.Redis, restaurant_id:
 
     pipe = redis.pipeline(transaction=True)
     pipe.set(keys.menu(rid), codec.pack(menu.to_dict()))
-    pipe.delete(keys.stock(rid), keys.tables(rid), keys.orders(rid), keys.revoked(rid))
+    pipe.delete(keys.stock(rid), keys.tables(rid), keys.orders(rid), keys.open_orders(rid),
+                keys.revoked(rid))
     if counts:
         pipe.hset(keys.stock(rid), mapping={d: str(n) for d, n in counts.items()})
     if tables:
@@ -137,6 +139,9 @@ async def rebuild(pool: asyncpg.Pool[Any], redis: aioredis.Redis, restaurant_id:
                   mapping={no: codec.pack(t.to_dict()) for no, t in tables.items()})
     if orders:
         pipe.hset(keys.orders(rid), mapping={o.id: codec.pack(o.to_dict()) for o in orders})
+    index = [(o.id, entry) for o in orders if (entry := open_entry(o)) is not None]
+    index.append((keys.OPEN_MARK, b"1"))  # complete: every open order is in it
+    pipe.hset(keys.open_orders(rid), mapping={oid: entry for oid, entry in index})
     pipe.set(keys.seq(rid), str(seq))
     if revoked:
         pipe.sadd(keys.revoked(rid), *revoked)

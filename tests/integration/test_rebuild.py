@@ -35,6 +35,8 @@ async def _live(redis: aioredis.Redis) -> dict[str, Any]:
         "stock": hash_of(await redis.hgetall(keys.stock(R)), packed=False),
         "tables": hash_of(await redis.hgetall(keys.tables(R))),
         "orders": hash_of(await redis.hgetall(keys.orders(R))),
+        "open": {k: v for k, v in hash_of(await redis.hgetall(keys.open_orders(R)),
+                                          packed=False).items() if k != keys.OPEN_MARK},
         "seq": await redis.get(keys.seq(R)),
     }
 
@@ -104,6 +106,8 @@ async def test_rebuild_restores_the_live_state_and_commands_work_again(
     assert after == before
     assert after["stock"] == {"d08": "3"}
     assert after["tables"]["A2"]["status"] == TableStatus.FREE
+    assert after["open"], "the rebuilt open-order index is empty"
+    assert await redis.hexists(keys.open_orders(R), keys.OPEN_MARK)
     assert await redis.sismember(keys.RESTAURANTS, R)
     assert await redis.sismember(keys.revoked(R), "jti-1")
     new_epoch = await redis.get(keys.epoch(R))
