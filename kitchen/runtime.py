@@ -40,7 +40,8 @@ def tune_gc() -> None:
     """For a server's steady state: serving allocates many short-lived objects and few
     cycles, so collect the young generation far less often, and keep what was loaded at
     start (code, configuration) out of every collection. At the default thresholds full
-    collections took 110–150 ms each in the API under load (every request waits meanwhile)
-    and young ones a fifth of the hub's CPU. Call once, after start-up's imports."""
+    collections took 110–150 ms each in the API under load (every request waits meanwhile),
+    up to 390 ms in the workers, and young ones a fifth of the hub's CPU. Call once, after
+    start-up's imports."""
     gc.set_threshold(100_000, 50, 100)
     gc.freeze()

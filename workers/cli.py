@@ -77,6 +77,7 @@ def _run(argv: Sequence[str]) -> int:
     if unknown:
         raise ConfigError(f"unknown role {unknown[0]!r}; roles: {', '.join(ROLES)}")
     names = tuple(dict.fromkeys(args)) or ROLES
+    runtime.tune_gc()
     runtime.run(serve(settings, WorkerConfig.from_env(env), names))
     return 0
 
