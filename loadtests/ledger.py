@@ -6,6 +6,8 @@ distributed run (a master and several workers on this machine) leaves one set pe
     accepted-<pid>.jsonl  orders the API acknowledged: restaurant, order id, ticket no,
                           stations of its dishes, stream position
     seen-<pid>.jsonl      tickets that reached a kitchen screen: restaurant, screen, order id
+    stopped-<pid>.jsonl   kitchen screens that stopped: restaurant, screen, the last stream
+                          position they read, when (ms)
     served-<pid>.jsonl    orders the pass marked served
 
 Slots (which restaurant, table or station a new user takes) are held with a lock file each
@@ -21,6 +23,16 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+
+def pos_ms(pos: str) -> int:
+    """The millisecond part of a stream position: when Redis appended the event."""
+    return int(pos.partition("-")[0])
+
+
+def pos_key(pos: str) -> tuple[int, int]:
+    ms, _, seq = pos.partition("-")
+    return int(ms), int(seq or 0)
 
 
 class Ledger:

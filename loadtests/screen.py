@@ -28,16 +28,6 @@ Snapshot = Callable[[], "tuple[str, str] | None"]  # loads a snapshot → (pos, 
 RECONNECT_ATTEMPTS = 20
 
 
-def pos_ms(pos: str) -> int:
-    """The millisecond part of a stream position: when Redis appended the event."""
-    return int(pos.partition("-")[0])
-
-
-def pos_key(pos: str) -> tuple[int, int]:
-    ms, _, seq = pos.partition("-")
-    return int(ms), int(seq or 0)
-
-
 class Screen:
     """A subscribed WebSocket whose event frames go to ``on_event(frame, received_ms)``."""
 

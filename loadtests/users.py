@@ -29,9 +29,10 @@ from gevent.event import Event
 from locust import FastHttpUser, between, task
 from locust.exception import StopUser
 
+from loadtests.ledger import pos_key, pos_ms
 from loadtests.plan import EXPO
 from loadtests.runtime import current
-from loadtests.screen import Screen, pos_key, pos_ms
+from loadtests.screen import Screen
 
 E2E = "E2E"
 ORDER_TO_STATION = "order → station screen"
@@ -227,6 +228,15 @@ class KitchenScreen(Person):
         self.watch(token, channel, f"{'pass' if self.is_pass else 'station'}-{self.station}",
                    self.load_snapshot)
         ledger.write("screen", {"r": self.rid, "k": self.station})
+
+    def on_stop(self) -> None:
+        """Say where the screen stopped reading: tickets appended after that were on their
+        way when the run ended (the check tells them from lost ones)."""
+        if self.screen is not None:
+            _, ledger, _ = current.need()
+            ledger.write("stopped", {"r": self.rid, "k": self.station, "pos": self.screen.pos,
+                                     "ms": int(time.time() * 1000)})
+        super().on_stop()
 
     # -------------------------------------------------------------- what the screen shows
 

@@ -1,0 +1,69 @@
+"""The load test's ticket check: a ticket missing from a screen fails the run, unless it was
+placed as the screen stopped, after the last position the screen read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadtests.check import IN_FLIGHT_MS, Outcome, tally_tickets
+
+T = 1_795_645_000_000
+
+
+def _accepted(*orders: tuple[str, int, list[str]]) -> dict[str, dict[str, Any]]:
+    return {oid: {"r": "r1", "o": oid, "pos": f"{ms}-0", "st": stations}
+            for oid, ms, stations in orders}
+
+
+SCREENS = [{"r": "r1", "k": "wok"}, {"r": "r1", "k": "expo"}]
+
+
+def _seen(screen: str, *oids: str) -> list[dict[str, Any]]:
+    return [{"r": "r1", "k": screen, "o": oid} for oid in oids]
+
+
+def test_every_ticket_on_every_screen_once_passes() -> None:
+    out = Outcome()
+    tally_tickets(out, _accepted(("o1", T, ["wok"]), ("o2", T + 1, ["wok"])),
+                  _seen("wok", "o1", "o2") + _seen("expo", "o1", "o2"), SCREENS, [])
+    assert (out.tickets_expected, out.tickets_lost, out.tickets_twice) == (4, [], [])
+    assert out.ok
+
+
+def test_a_ticket_missing_or_shown_twice_fails() -> None:
+    out = Outcome()
+    tally_tickets(out, _accepted(("o1", T, ["wok"]), ("o2", T + 1, ["wok"])),
+                  _seen("wok", "o1", "o1") + _seen("expo", "o1", "o2"), SCREENS, [])
+    assert out.tickets_lost == ["r1/wok/o2"]
+    assert out.tickets_twice == ["r1/wok/o1"]
+    assert not out.ok
+
+
+def test_a_ticket_placed_as_its_screen_stopped_is_in_flight() -> None:
+    out = Outcome()
+    stops = [{"r": "r1", "k": "expo", "pos": f"{T}-0", "ms": T + 2_000}]
+    tally_tickets(out, _accepted(("o1", T, ["wok"]), ("o2", T + 1_000, ["wok"])),
+                  _seen("wok", "o1", "o2") + _seen("expo", "o1"), SCREENS, stops)
+    assert out.tickets_in_flight == ["r1/expo/o2"]
+    assert out.tickets_lost == []
+    assert out.ok
+
+
+def test_a_screen_that_stopped_reading_long_before_its_end_still_fails() -> None:
+    """The screen read nothing after o1; o2 came long before it stopped: lost."""
+    out = Outcome()
+    stops = [{"r": "r1", "k": "expo", "pos": f"{T}-0", "ms": T + 1_000 + IN_FLIGHT_MS + 1}]
+    tally_tickets(out, _accepted(("o1", T, ["wok"]), ("o2", T + 1_000, ["wok"])),
+                  _seen("wok", "o1", "o2") + _seen("expo", "o1"), SCREENS, stops)
+    assert out.tickets_lost == ["r1/expo/o2"]
+    assert not out.ok
+
+
+def test_a_ticket_skipped_before_the_last_position_read_is_lost() -> None:
+    """The screen read past o1's position without showing it: the hub skipped it."""
+    out = Outcome()
+    stops = [{"r": "r1", "k": "expo", "pos": f"{T + 5}-0", "ms": T + 10}]
+    tally_tickets(out, _accepted(("o1", T, ["wok"]), ("o2", T + 5, ["wok"])),
+                  _seen("wok", "o1", "o2") + _seen("expo", "o2"), SCREENS, stops)
+    assert out.tickets_lost == ["r1/expo/o1"]
+    assert not out.ok
