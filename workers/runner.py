@@ -12,6 +12,9 @@ and hands batches of :class:`Entry` to an async handler. Its promises:
 - an entry is acknowledged only after a handler call that contained it returned;
 - a failing batch is retried entry by entry, so one bad entry never holds back the others;
 - an entry left pending by a dead consumer is reclaimed (``XAUTOCLAIM``) after ``visibility_ms``;
+  a stream whose group had nothing pending at the last lag reading is skipped while that
+  reading is younger than ``visibility_ms`` (nothing in it can have waited that long yet), so
+  an idle restaurant costs no reclaim trip;
 - an entry that failed on its ``max_deliveries``-th delivery, or was delivered more often than
   that (it crashed its consumer), goes to the ``k:dead`` stream with the error, the group and the
   consumer, and is then acknowledged;
@@ -130,6 +133,8 @@ class Runner:
         self._next_discover = 0.0
         self._next_reclaim = 0.0
         self._next_lag = 0.0
+        # stream → when its group was last seen with nothing pending (monotonic s)
+        self._clear_at: dict[str, float] = {}
         # hints (logs only: the commit script announces appends to logs, nothing else)
         self.hints = (Hints(news, options.sweep_ms / 1000, lambda k: k.decode() in self.streams)
                       if news is not None and options.stream_of is keys.log else None)
@@ -218,6 +223,7 @@ class Runner:
         pipe = self.redis.pipeline(transaction=False)  # one trip for every stream
         for stream in streams:
             pipe.xinfo_groups(stream)
+        measured_at = time.monotonic()
         replies = await pipe.execute(raise_on_error=False) if streams else []
         for stream, groups in zip(streams, replies, strict=True):
             where = {"restaurant": keys.restaurant_of_log(stream)}
@@ -232,6 +238,10 @@ class Runner:
             for info in groups:
                 if text(info.get("name", b"")) != group:
                     continue
+                if not info.get("pending"):
+                    self._clear_at[stream] = measured_at
+                else:
+                    self._clear_at.pop(stream, None)
                 lag = info.get("lag")
                 self.metrics.set("worker_lag", float(lag or 0), group=group, **where)
                 self.metrics.set("worker_pending", float(info.get("pending") or 0),
@@ -334,7 +344,8 @@ class Runner:
         if now < self._next_reclaim:
             return
         self._next_reclaim = now + self.options.reclaim_every_s
-        streams = sorted(self.streams)
+        recent = now - self.options.visibility_ms / 1000
+        streams = sorted(s for s in self.streams if self._clear_at.get(s, recent) <= recent)
         pipe = self.redis.pipeline(transaction=False)  # one trip asks every stream
         for stream in streams:
             self._autoclaim(pipe, stream)

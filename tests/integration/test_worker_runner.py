@@ -272,3 +272,42 @@ async def test_entries_arriving_while_the_runner_lingers_come_in_one_batch(
     runner.stop()
     await task
     assert batches == [[b"first"], [b"a", b"b", b"c"]]
+
+
+async def _xautoclaims(redis: aioredis.Redis) -> int:
+    stats = await redis.info("commandstats")
+    return int(stats.get("cmdstat_xautoclaim", {}).get("calls", 0))
+
+
+async def test_idle_streams_cost_no_reclaim_trip_and_a_dead_consumers_entry_is_still_taken(
+        redis: aioredis.Redis) -> None:
+    """A stream whose group had nothing pending at the last lag reading is not asked for
+    stuck entries until that reading is older than the visibility timeout; an entry a
+    consumer took and died with is still taken over once it has waited that long."""
+    rids = [f"idle{n}" for n in range(20)]
+    for rid in rids:
+        await _add(redis, rid, b"x")
+    seen: list[Entry] = []
+
+    async def handle(batch: Sequence[Entry]) -> None:
+        seen.extend(batch)
+
+    options = RunnerOptions("g", "c1", block_ms=50, discover_every_s=0.05,
+                            reclaim_every_s=0.05, visibility_ms=1_500)
+    runner = Runner(redis, handle, options)
+    task = asyncio.create_task(runner.run())
+    try:
+        await _until(lambda: len(seen) >= len(rids))
+        before = await _xautoclaims(redis)
+        await asyncio.sleep(0.5)  # about ten reclaim rounds
+        assert await _xautoclaims(redis) == before
+        async with redis.pipeline(transaction=True) as pipe:  # taken before c1 can read it
+            pipe.xadd(keys.log("idle0"), {keys.STREAM_FIELD: b"taken by a consumer that died"})
+            pipe.xreadgroup("g", "dead-one", {keys.log("idle0"): ">"}, count=1)
+            added, _ = await pipe.execute()
+        entry_id = added.decode()
+        await _until(lambda: any(e.id == entry_id for e in seen))
+        assert [e.deliveries for e in seen if e.id == entry_id] == [2]
+    finally:
+        runner.stop()
+        await task
