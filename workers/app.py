@@ -29,7 +29,7 @@ from workers.runner import Handler, Runner, RunnerOptions, default_transient
 
 log = logging.getLogger(__name__)
 
-ROLES = ("persist", "stats", "printer", "overdue")
+ROLES = ("persist", "stats", "printer", "overdue", "dayclose")
 
 
 class Role(Protocol):
@@ -77,13 +77,14 @@ class Context:
 
 
 def build_roles(ctx: Context, names: tuple[str, ...]) -> list[Role]:
-    from workers import overdue, persist, printer, stats
+    from workers import dayclose, overdue, persist, printer, stats
 
     builders: dict[str, Callable[[Context], list[Role]]] = {
         "persist": lambda c: [c.runner(persist.GROUP, persist.Persister(c.pool, c.queries).handle)],
         "stats": lambda c: [c.runner(stats.GROUP, stats.StatsRoller(c.pool, c.queries).handle)],
         "printer": printer.roles,
         "overdue": overdue.roles,
+        "dayclose": dayclose.roles,
     }
     out: list[Role] = []
     for name in names:

@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m workers",
         description="Consumer-group workers: " + ", ".join(ROLES) + " (all by default); "
-        "or a one-off command: rebuild RESTAURANT | reprint RESTAURANT ORDER [STATION]",
+        "or a one-off command: rebuild RESTAURANT | reprint RESTAURANT ORDER [STATION] | "
+        "close-day [RESTAURANT ...]",
     )
     parser.add_argument("args", nargs="*", metavar="ROLE|COMMAND")
     return parser
@@ -44,6 +45,24 @@ async def _rebuild(settings: Settings, config: WorkerConfig, restaurant_id: str)
         await pool.close()
         await redis.aclose()
     print(summary.describe())
+
+
+async def _close_day(settings: Settings, config: WorkerConfig, restaurants: Sequence[str]
+                     ) -> None:
+    from kitchen.store import Store
+    from workers import dayclose
+    from workers.app import connect
+
+    redis, pool = await connect(settings)
+    try:
+        store = Store(redis)
+        closed = ([await dayclose.close_day(store, r, config.tz) for r in restaurants]
+                  if restaurants else await dayclose.close_all(store, config.tz))
+    finally:
+        await pool.close()
+        await redis.aclose()
+    for c in closed:
+        print(c.describe())
 
 
 async def _reprint(settings: Settings, args: Sequence[str]) -> None:
@@ -72,6 +91,9 @@ def _run(argv: Sequence[str]) -> int:
         if len(args) not in (3, 4):
             raise ConfigError("usage: python -m workers reprint RESTAURANT ORDER [STATION]")
         asyncio.run(_reprint(settings, args[1:]))
+        return 0
+    if args and args[0] == "close-day":
+        asyncio.run(_close_day(settings, WorkerConfig.from_env(env), args[1:]))
         return 0
     unknown = [a for a in args if a not in ROLES]
     if unknown:

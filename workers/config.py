@@ -17,7 +17,9 @@
     PRINTER_GIVE_UP_S       a ticket still unprinted after this long is marked failed (600)
     PRINTER_MAX_AGE_S       tickets of events older than this are not printed (900)
     PRINTER_WIDTH           characters per line of the paper (32 for 58 mm, 48 for 80 mm)
-    KITCHEN_TZ              time zone of printed times and of stats days (Asia/Shanghai)
+    KITCHEN_TZ              time zone of printed times, of stats days and of the day close
+                            (Asia/Shanghai)
+    WORKER_DAY_CLOSE_AT     local time (HH:MM) the day of every restaurant is closed (04:00)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kitchen.errors import ConfigError
 from kitchen.settings import env_int, env_number
 
 
@@ -50,6 +53,7 @@ class WorkerConfig:
     print_max_age_s: float = 900.0
     print_width: int = 32
     tz: str = "Asia/Shanghai"
+    day_close_at: str = "04:00"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WorkerConfig:
@@ -74,4 +78,13 @@ class WorkerConfig:
             print_max_age_s=env_number(env, "PRINTER_MAX_AGE_S", 900.0, 1, 7 * 86_400),
             print_width=width,
             tz=env.get("KITCHEN_TZ", "") or "Asia/Shanghai",
+            day_close_at=_clock(env.get("WORKER_DAY_CLOSE_AT", "") or "04:00"),
         )
+
+
+def _clock(value: str) -> str:
+    """``HH:MM`` of a day, checked."""
+    hour, sep, minute = value.partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(f"WORKER_DAY_CLOSE_AT must be HH:MM, got {value!r}")
+    return f"{int(hour):02d}:{int(minute):02d}"

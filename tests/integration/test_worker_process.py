@@ -60,7 +60,7 @@ async def _orders(pool: asyncpg.Pool[Any]) -> int:
 async def test_all_roles_run_in_one_process_serve_metrics_and_stop_cleanly(
         redis: aioredis.Redis, pool: asyncpg.Pool[Any], database_url: str, redis_url: str,
         tmp_path: Path) -> None:
-    """With no role named, persist, stats, printer and overdue all run; /metrics shows the
+    """With no role named, persist, stats, printer, overdue and dayclose all run; /metrics shows the
     groups' counters and lag; SIGTERM drains and exits with status 0."""
     svc = await start_service(redis, T0, pool=pool)
     await svc.open("A1", 2)
@@ -81,7 +81,7 @@ async def test_all_roles_run_in_one_process_serve_metrics_and_stop_cleanly(
         assert f'worker_entries_total{{group="{group}",outcome="acked"}}' in body
         assert f'worker_lag{{group="{group}",restaurant="{R}"}}' in body
     text = log.read_text()
-    assert "running persist, stats, printer, overdue" in text
+    assert "running persist, stats, printer, overdue, dayclose" in text
     assert "worker all stopped" in text
 
 
