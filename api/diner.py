@@ -26,7 +26,7 @@ from kitchen.events import (
     WaiterCalled,
     new_id,
 )
-from kitchen.model import Order, TableState
+from kitchen.model import TableState
 from kitchen.store import Reads, State, Tx
 
 # ------------------------------------------------------------------ session and menu
@@ -192,7 +192,7 @@ async def get_bill(call: Call) -> dict[str, Any]:
     state = await call.svc.store.read(call.rid, Reads(tables=[table_no]))
     assert isinstance(state, State)
     table = seated(call, state, table_no)
-    orders = await _orders(call, table.order_ids)
+    orders = await call.svc.store.orders_of(call.rid, table.order_ids)
     return bill_view(table, orders)
 
 
@@ -212,10 +212,3 @@ async def request_bill(call: Call) -> Reply:
         return tx
 
     return await execute(call, Reads(tables=[table_no]), decide)
-
-
-async def _orders(call: Call, order_ids: tuple[str, ...]) -> list[Order]:
-    if not order_ids:
-        return []
-    raw = await call.svc.redis.hmget(keys.orders(call.rid), list(order_ids))
-    return [Order.from_dict(codec.unpack(r)) for r in raw if isinstance(r, bytes)]
