@@ -12,7 +12,8 @@ import locust.runners
 from locust import events
 from locust.runners import WorkerRunner
 
-from loadtests import keepalive, runtime, thresholds
+from kitchen.runtime import tune_gc
+from loadtests import runtime, thresholds
 from loadtests.shape import LunchRush
 from loadtests.users import Diner, KitchenScreen, Merchant
 
@@ -22,7 +23,6 @@ __all__ = ["Diner", "KitchenScreen", "LunchRush", "Merchant"]
 # 3-second heartbeat without being gone; the master would then start its users elsewhere
 # while they still run. Allow 15 s.
 locust.runners.HEARTBEAT_LIVENESS = 15
-keepalive.install()  # reuse HTTP connections past descriptor 1024 (see loadtests.keepalive)
 
 
 @events.init_command_line_parser.add_listener
@@ -55,6 +55,9 @@ def _arguments(parser: Any) -> None:
 
 @events.init.add_listener
 def _init(environment: Any, **_: Any) -> None:
+    # thousands of long-lived users and screens, and a few hundred short-lived objects for
+    # every frame read: the servers' collection tuning suits the generator too
+    tune_gc()
     options = environment.parsed_options
     if options is None:
         return

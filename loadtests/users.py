@@ -26,9 +26,10 @@ from typing import Any
 import gevent
 import orjson
 from gevent.event import Event
-from locust import FastHttpUser, between, task
+from locust import User, between, task
 from locust.exception import StopUser
 
+from loadtests.httpclient import Session
 from loadtests.ledger import pos_key, pos_ms
 from loadtests.plan import EXPO
 from loadtests.runtime import current
@@ -56,12 +57,14 @@ def _key() -> dict[str, str]:
     return {"Idempotency-Key": uuid.uuid4().hex}
 
 
-class Person(FastHttpUser):
-    """What every user shares: a token, its restaurant, a screen."""
+class Person(User):
+    """What every user shares: a token, its restaurant, a screen, a kept-alive connection to
+    the API (:mod:`loadtests.httpclient`)."""
 
     abstract = True
     connection_timeout = 10.0
     network_timeout = 30.0
+    client: Session
     screen: Screen | None = None
     held: Any = None  # the lock file of this user's slot
 
@@ -77,12 +80,13 @@ class Person(FastHttpUser):
     def setup_person(self, restaurant: dict[str, Any], token: str) -> None:
         plan, _, _ = current.need()
         self.host = plan.api_url
+        self.client = Session(plan.api_url, self.environment.events.request,
+                              connect_timeout=self.connection_timeout,
+                              timeout=self.network_timeout)
         self.rid: str = restaurant["id"]
         self.auth = {"Authorization": f"Bearer {token}"}
         self.posting = {**self.auth, "Content-Type": "application/json"}
         self.base = f"/api/r/{self.rid}"
-        # bearer tokens, no cookies: skip the cookie jar's two passes over every request
-        self.client.client.cookiejar = None
 
     def watch(self, token: str, channel: str, label: str,
               snapshot: Callable[[], tuple[str, str] | None] | None = None) -> None:
@@ -102,6 +106,8 @@ class Person(FastHttpUser):
     def on_stop(self) -> None:
         if self.screen is not None:
             self.screen.close()
+        if getattr(self, "client", None) is not None:
+            self.client.close()
         if self.held is not None:
             self.held.close()
 
