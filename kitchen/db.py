@@ -7,7 +7,6 @@ under an advisory lock, and recorded in ``schema_migrations``. Queries are block
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+
+from kitchen import codec
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -169,17 +170,23 @@ def _body(path: Path, name: str, lines: list[str]) -> str:
     return sql
 
 
+def _json_text(value: Any) -> str:
+    return codec.dumps(value).decode()
+
+
 async def _init_connection(conn: AnyConnection) -> None:
+    # orjson (kitchen.codec): the persist worker writes a JSON column or two per order
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+            type_name, encoder=_json_text, decoder=codec.loads, schema="pg_catalog"
         )
 
 
 async def create_pool(
     dsn: str, *, min_size: int = 2, max_size: int = 10, **kwargs: Any
 ) -> asyncpg.Pool[Any]:
-    """A pool whose connections encode and decode ``json``/``jsonb`` with :mod:`json`."""
+    """A pool whose connections encode and decode ``json``/``jsonb`` as :mod:`kitchen.codec`
+    does (orjson)."""
     pool: asyncpg.Pool[Any] = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
