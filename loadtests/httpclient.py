@@ -88,8 +88,12 @@ class Response:
         self._decided, self._failure = True, None
 
     def failure(self, why: str | BaseException) -> None:
+        """Report the request failed; when no answer came, the reason it did not goes too."""
         self._decided = True
-        self._failure = why if isinstance(why, BaseException) else HttpError(why)
+        if isinstance(why, BaseException):
+            self._failure = why
+        else:
+            self._failure = HttpError(why if self.error is None else f"{why} ({self.error!r})")
 
     def __enter__(self) -> Response:
         return self

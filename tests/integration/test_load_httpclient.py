@@ -174,6 +174,9 @@ def test_failures_are_reported_with_their_reason(server: Server) -> None:
     assert resp.status_code == 0 and isinstance(resp.error, ConnectionRefusedError)
     assert events.fired[-1]["name"] == "refused"
     assert isinstance(events.fired[-1]["exception"], ConnectionRefusedError)
+    with refused.get("/", name="refused", catch_response=True) as resp:
+        resp.failure(f"{resp.status_code}: {resp.text}")  # as the users word it
+    assert "ConnectionRefusedError" in str(events.fired[-1]["exception"])
 
 
 def test_a_request_on_a_fresh_connection_is_not_sent_twice(server: Server) -> None:
