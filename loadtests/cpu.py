@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -82,9 +83,14 @@ class Meter:
     returning pids, asked again at every sample (processes come and go)."""
 
     def __init__(self, groups: Mapping[str, Callable[[], Iterable[int]]],
-                 every_s: float = 1.0) -> None:
+                 every_s: float = 1.0, window: tuple[float, float] | None = None) -> None:
         self.groups = groups
         self.every_s = every_s
+        # (from, to) seconds after start: the same figures over that part alone as well
+        # (the plateau of a load test, where the averages over the whole run hide a
+        # saturated machine behind the quiet warm-up and drain)
+        self.window = window
+        self._marks: list[tuple[float, tuple[float, float], dict[int, float]]] = []
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._owner: dict[int, str] = {}
@@ -106,6 +112,9 @@ class Meter:
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
             self._sample()
+            if self.window is not None and len(self._marks) < 2 and \
+                    time.monotonic() - self._wall >= self.window[len(self._marks)]:
+                self._marks.append((time.monotonic(), machine(), dict(self._last)))
 
     def start(self) -> None:
         self._machine = machine()
@@ -113,18 +122,28 @@ class Meter:
         self._sample()
         self._thread.start()
 
-    def stop(self) -> dict[str, float]:
-        """Cores used by each group over the interval (1.0 = one core busy all the time)."""
+    def stop(self) -> dict[str, Any]:
+        """Cores used by each group over the interval (1.0 = one core busy all the time),
+        and under ``window`` the same over the window, when the run lasted that long."""
         self._stop.set()
         self._thread.join()
         self._sample()
         wall = max(time.monotonic() - self._wall, 1e-9)
-        busy, total = machine()
+        out = self._figures(wall, self._machine, machine(), self._first, self._last)
+        if len(self._marks) == 2:
+            (t0, m0, c0), (t1, m1, c1) = self._marks
+            # a process that came on within the window counts from its first sample
+            out["window"] = self._figures(t1 - t0, m0, m1, {**self._first, **c0}, c1)
+        return out
+
+    def _figures(self, wall: float, m0: tuple[float, float], m1: tuple[float, float],
+                 before: dict[int, float], after: dict[int, float]) -> dict[str, Any]:
         used = dict.fromkeys(self.groups, 0.0)
         for pid, name in self._owner.items():
-            used[name] += self._last[pid] - self._first[pid]
-        out: dict[str, float] = {name: round(v / wall, 3) for name, v in used.items()}
-        out["machine_busy_share"] = round((busy - self._machine[0])
-                                          / max(total - self._machine[1], 1e-9), 3)
+            if pid in after:
+                used[name] += after[pid] - before.get(pid, after[pid])
+        wall = max(wall, 1e-9)
+        out: dict[str, Any] = {name: round(v / wall, 3) for name, v in used.items()}
+        out["machine_busy_share"] = round((m1[0] - m0[0]) / max(m1[1] - m0[1], 1e-9), 3)
         out["wall_s"] = round(wall, 1)
         return out

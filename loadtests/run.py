@@ -172,9 +172,11 @@ def locust_commands(conf: Path, plan: Path, run_dir: Path, out: Path, api_url: s
 
 
 def run_locust(commands: list[list[str]], out: Path, meter_groups: dict[str, Any],
-               deadline_s: float) -> tuple[int, dict[str, float], float]:
+               deadline_s: float, window: tuple[float, float] | None = None
+               ) -> tuple[int, dict[str, Any], float]:
     """Runs the master (and workers) to the end of the shape; a run still going
-    ``deadline_s`` after its start (a generator that hung) is killed and fails."""
+    ``deadline_s`` after its start (a generator that hung) is killed and fails. The CPU
+    figures cover the whole run, and ``window`` (seconds after the start) apart."""
     procs: list[subprocess.Popen[bytes]] = []
     started = time.time()
     for n, command in enumerate(commands):
@@ -182,7 +184,8 @@ def run_locust(commands: list[list[str]], out: Path, meter_groups: dict[str, Any
         procs.append(subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
                                       stderr=subprocess.STDOUT))
     meter = cpu.Meter({**meter_groups,
-                       "generator": _tree(lambda: [p.pid for p in procs if p.poll() is None])})
+                       "generator": _tree(lambda: [p.pid for p in procs if p.poll() is None])},
+                      window=window)
     meter.start()
     try:
         try:
@@ -232,7 +235,7 @@ def order_rates(run_dir: Path, started: float, window: tuple[float, float]
     }
 
 
-def summarise(out: Path, conf: dict[str, str], cores: dict[str, float], rates: dict[str, Any],
+def summarise(out: Path, conf: dict[str, str], cores: dict[str, Any], rates: dict[str, Any],
               outcome: check.Outcome, locust_code: int) -> dict[str, Any]:
     keep = ("Type", "Name", "Request Count", "Failure Count", "Median Response Time",
             "95%", "99%", "Max Response Time", "Requests/s")
@@ -268,7 +271,10 @@ def print_summary(summary: dict[str, Any]) -> None:
               f"{r['Failure Count']:>5} {_ms(r['Median Response Time']):>6} {r['95%']:>6} "
               f"{r['99%']:>6} {float(r['Requests/s'] or 0):>8.1f}")
     print(f"orders: {json.dumps(summary['orders'])}")
-    print(f"cores used (1.0 = one core): {json.dumps(summary['cores'])}")
+    whole = {k: v for k, v in summary["cores"].items() if k != "window"}
+    print(f"cores used (1.0 = one core), whole run: {json.dumps(whole)}")
+    if "window" in summary["cores"]:
+        print(f"cores used over the plateau: {json.dumps(summary['cores']['window'])}")
     print(f"check: {json.dumps(summary['check'])}")
     if "probe" in summary:
         print(f"probe (orders placed outside Locust): {json.dumps(summary['probe'])}")
@@ -325,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         # the shape's length, Locust's stop timeout and start-up, and as much again for a
         # machine running slow
         deadline = 2 * (rush + float(conf.get("stop-timeout", 15)) + 60)
-        code, cores, started = run_locust(commands, out, system.groups(), deadline)
+        code, cores, started = run_locust(commands, out, system.groups(), deadline,
+                                          window=(warm + ramp + 3, warm + ramp + plateau))
         if probe is not None:
             probe.stop()
             probe.join(70)
