@@ -7,7 +7,6 @@ import sys
 
 import uvicorn
 
-from api import coalesce
 from api.app import create_app
 from kitchen import runtime
 from kitchen.errors import ConfigError
@@ -26,7 +25,6 @@ def main() -> int:
     runtime.raise_open_files()  # an idle keep-alive connection holds a file
     runtime.tune_gc()
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, proxy_headers=True,
-                http=coalesce.Protocol,  # an answer's head and body in one write
                 timeout_keep_alive=settings.api_keep_alive_s, timeout_graceful_shutdown=10,
                 log_level="info", access_log=settings.access_log)
     return 0

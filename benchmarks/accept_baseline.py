@@ -80,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=10, help="PostgreSQL connections")
     args = parser.parse_args(argv)
     app = create_app(os.environ["DATABASE_URL"], os.environ["REDIS_URL"], args.pool)
-    # the same uvicorn options as `python -m api`, with uvicorn's own HTTP protocol (no
-    # coalesced writes: api/coalesce.py)
+    # the same uvicorn options as `python -m api`
     uvicorn.run(app, host="127.0.0.1", port=args.port, proxy_headers=True, log_level="info",
                 access_log=False)
     return 0
