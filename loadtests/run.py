@@ -220,18 +220,24 @@ def csv_rows(path: Path) -> list[dict[str, Any]]:
 def order_rates(run_dir: Path, started: float, window: tuple[float, float]
                 ) -> dict[str, Any]:
     """Orders accepted per second (from their stream positions) over the whole run and the
-    plateau."""
+    plateau, and orders the pass served per second over the plateau: a kitchen that falls
+    behind shows as fewer served than accepted, the whole life not kept up."""
     per_s = Counter(int(rec["pos"].partition("-")[0]) // 1000
                     for rec in ledger.read(run_dir, "accepted") if rec.get("pos"))
     if not per_s:
         return {"accepted": 0}
+    served_per_s = Counter(int(rec["ms"]) // 1000 for rec in ledger.read(run_dir, "served")
+                           if rec.get("ms"))
     lo, hi = int(started + window[0]), int(started + window[1])
     plateau = [per_s.get(s, 0) for s in range(lo, hi)]
+    served = [served_per_s.get(s, 0) for s in range(lo, hi)]
     return {
         "accepted": sum(per_s.values()),
         "plateau_median_per_s": statistics.median(plateau) if plateau else 0,
         "plateau_mean_per_s": round(sum(plateau) / len(plateau), 1) if plateau else 0,
         "best_second": max(per_s.values()),
+        "served": sum(served_per_s.values()),
+        "plateau_served_mean_per_s": round(sum(served) / len(served), 1) if served else 0,
     }
 
 

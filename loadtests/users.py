@@ -359,7 +359,8 @@ class KitchenScreen(Person):
         placed = self.placed_ms.pop(order["id"], None)
         if placed is not None:
             self.e2e(ORDER_LIFE, time.time() * 1000 - placed)
-        ledger.write("served", {"r": self.rid, "o": order["id"]})
+        ledger.write("served", {"r": self.rid, "o": order["id"],
+                                "ms": int(time.time() * 1000)})
 
 
 # ---------------------------------------------------------------------------------- merchant
