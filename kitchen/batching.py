@@ -9,7 +9,10 @@ fill: an idle server sends a batch of one at once. A trip carries the commands o
 ``max_per_trip`` callers (the others go in the next trips: one trip carrying everyone would
 make the API and Redis take turns). At most ``max_trips`` trips are in flight; while all are,
 commands gather for the next ones (a slow Redis gets fuller pipelines instead of a
-connection per turn of the loop, and the pool is never exhausted).
+connection per turn of the loop, and the pool is never exhausted). Commands queued with
+``first`` go before the others: under a queue of new requests, a command's commit waits for
+no read queued after its own, so the time between reading a value and committing on it stays
+a trip or two, not the whole queue, and optimistic commits rarely lose their race.
 
 Commands keep their own atomicity (a Lua script is still one atomic step); only the trip is
 shared. A failed command fails the request that queued it, not the batch.
@@ -243,15 +246,17 @@ class Batcher:
         # (while Redis runs it the API has nothing to do); smaller trips overlap the two
         self.max_per_trip = max_per_trip
         self._pending: list[tuple[Build, asyncio.Future[list[Any]]]] = []
+        self._first: list[tuple[Build, asyncio.Future[list[Any]]]] = []  # go before _pending
         self._scheduled = False
         self._sending: set[asyncio.Task[None]] = set()
 
-    async def run(self, build: Build) -> list[Any]:
+    async def run(self, build: Build, first: bool = False) -> list[Any]:
         """Queue the commands ``build`` adds to a pipeline; their replies, in order.
-        Raises the first error among them."""
+        Raises the first error among them. ``first``: ahead of every command queued without
+        it (work already under way: a commit after its read, a retry after a lost race)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
-        self._pending.append((build, future))
+        (self._first if first else self._pending).append((build, future))
         self._schedule(loop)
         return await future
 
@@ -262,18 +267,19 @@ class Batcher:
 
     def _flush(self) -> None:
         self._scheduled = False
-        if not self._pending or len(self._sending) >= self.max_trips:
-            return  # a trip that ends sends what waits
         per = self.max_per_trip
-        while self._pending and len(self._sending) < self.max_trips:
-            batch, self._pending = self._pending[:per], self._pending[per:]
+        while (self._first or self._pending) and len(self._sending) < self.max_trips:
+            batch, self._first = self._first[:per], self._first[per:]
+            if len(batch) < per:
+                more = per - len(batch)
+                batch, self._pending = batch + self._pending[:more], self._pending[more:]
             task = asyncio.ensure_future(self._send(batch))
             self._sending.add(task)
             task.add_done_callback(self._sent)
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
-        if self._pending:  # commands that queued while every trip was busy: one trip now
+        if self._first or self._pending:  # queued while every trip was busy: one trip now
             self._schedule(task.get_loop())
 
     async def _send(self, batch: list[tuple[Build, asyncio.Future[list[Any]]]]) -> None:

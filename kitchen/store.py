@@ -203,9 +203,10 @@ class Store:
 
     async def read(self, restaurant_id: str, reads: Reads,
                    idempotency_key: str | None = None,
-                   prelude: Prelude | None = None) -> State | Committed:
+                   prelude: Prelude | None = None, retry: bool = False) -> State | Committed:
         """The state a command needs, or the first answer when the key was seen before.
-        A ``prelude`` runs first in the same trip and may refuse the command."""
+        A ``prelude`` runs first in the same trip and may refuse the command. A ``retry``
+        (the command lost a race) is read ahead of new commands."""
         r = restaurant_id
         slots: list[Slot] = []
         for no in reads.tables:
@@ -238,12 +239,12 @@ class Store:
                 pipe.get(key)
 
         try:
-            replies = await self.batch.run(build)
+            replies = await self.batch.run(build, first=retry)
         except NoScriptError:
             if prelude is None:
                 raise
             await prelude.load(self.redis)  # a restarted or flushed Redis
-            replies = await self.batch.run(build)
+            replies = await self.batch.run(build, first=retry)
         if prelude is not None:
             prelude.check(replies[0])
             replies = replies[1:]
@@ -381,7 +382,7 @@ class Store:
             pipe.evalsha(sha, len(key_list), *key_list, *args)
 
         try:
-            (result,) = await self.batch.run(build)
+            (result,) = await self.batch.run(build, first=True)  # work under way goes first
         except NoScriptError:  # a restarted or flushed Redis: load the script and run it
             result = await self._script(keys=key_list, args=args)
         status = result[0]
@@ -399,7 +400,7 @@ class Store:
         for attempt in range(MAX_ATTEMPTS):
             spec = reads() if callable(reads) else reads
             state = await self.read(restaurant_id, spec, idempotency_key,
-                                    prelude if attempt == 0 else None)
+                                    prelude if attempt == 0 else None, retry=attempt > 0)
             if isinstance(state, Committed):
                 return state
             tx = decide(state)

@@ -165,6 +165,33 @@ async def test_trips_in_flight_are_capped_and_the_rest_wait_for_the_next(
     assert [r[1] for r in replies] == [n + 1 for n in range(200)]
 
 
+async def test_work_under_way_goes_before_new_work(redis: Redis) -> None:
+    """While every trip is busy, commands queued with ``first`` (a commit after its read, a
+    retry) leave in the next trip, ahead of new ones queued earlier."""
+
+    class Slow(Batcher):
+        async def _send(self, batch):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0.05)  # a busy Redis
+            await super()._send(batch)
+
+    batch = Slow(redis, max_trips=1, max_per_trip=2)
+    done: list[str] = []
+
+    async def caller(name: str, first: bool = False) -> None:
+        await batch.run(lambda p: p.rpush("order", name), first=first)
+        done.append(name)
+
+    busy = asyncio.ensure_future(caller("busy"))  # takes the only trip
+    await asyncio.sleep(0)
+    new = [asyncio.ensure_future(caller(f"new{n}")) for n in range(4)]
+    await asyncio.sleep(0)
+    commit = asyncio.ensure_future(caller("commit", first=True))
+    await asyncio.gather(busy, *new, commit)
+    assert [v.decode() for v in await redis.lrange("order", 0, -1)] == [
+        "busy", "commit", "new0", "new1", "new2", "new3"]
+    assert done.index("commit") < done.index("new1")
+
+
 def _mixed(pipe: object) -> None:
     """Commands of every reply shape the store and the API use, and a few more."""
     p: Any = pipe
