@@ -13,7 +13,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
@@ -21,6 +20,7 @@ from api import errors, openapi, routes
 from api.context import Services
 from api.direct import DirectStarlette, Index
 from api.limits import Limits
+from kitchen import redisclient
 from kitchen.batching import Batcher, Wire, trips_client
 from kitchen.db import Queries, create_pool
 from kitchen.errors import ConfigError
@@ -50,7 +50,7 @@ def create_app(settings: Settings, limits: Limits | None = None) -> DirectStarle
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        redis = aioredis.Redis.from_url(redis_url, decode_responses=False)
+        redis = redisclient.connect(redis_url, decode_responses=False)
         # the hot path's shared trips: bounded per trip rather than per reply (see Batcher)
         trips = trips_client(redis_url, REDIS_TIMEOUT_S)
         wire = Wire.from_url(redis_url, REDIS_TIMEOUT_S)

@@ -15,14 +15,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from hub.metrics import Metrics
 from hub.protocol import parse_pos
 from hub.tail import Raw, Tail, field, pack
 from hub.window import ZERO, Entry, Window
-from kitchen import keys
+from kitchen import keys, redisclient
 from kitchen.errors import CodecError
 from kitchen.news import Backoff, Hints, News
 
@@ -55,7 +54,7 @@ class Feed:
         self.windows: dict[str, Window] = {}
         self.revoked: dict[str, frozenset[str]] = {}
         self.ready = asyncio.Event()
-        self.redis = aioredis.Redis.from_url(redis_url, socket_timeout=5)
+        self.redis = redisclient.connect(redis_url, socket_timeout=5)
         self.tail = Tail(redis_url, block_ms=BLOCK_MS, count=READ_COUNT)
         self.control = Raw(redis_url, socket_timeout=10)
         self._refresh: tuple[tuple[str, ...], bytes] = (("-",), b"")  # (restaurants, command)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import asyncpg
 import redis.asyncio as aioredis
 
-from kitchen import keys
+from kitchen import keys, redisclient
 from kitchen.db import Queries, create_pool
 from kitchen.errors import ConfigError, KitchenError
 from kitchen.news import News
@@ -98,7 +98,7 @@ async def connect(settings: Settings, name: str = "workers"
     if not settings.redis_url or not settings.database_url:
         raise ConfigError("the workers need REDIS_URL and DATABASE_URL (`make run` starts "
                           "embedded servers and passes them on)")
-    redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+    redis = redisclient.connect(settings.redis_url, decode_responses=False)
     pool = await create_pool(settings.database_url, min_size=1, max_size=8,
                              server_settings={"application_name": name[:63]})
     return redis, pool
