@@ -356,11 +356,11 @@ class KitchenScreen(Person):
 
     def _served(self, order: dict[str, Any]) -> None:
         _, ledger, _ = current.need()
+        now = time.time() * 1000
         placed = self.placed_ms.pop(order["id"], None)
         if placed is not None:
-            self.e2e(ORDER_LIFE, time.time() * 1000 - placed)
-        ledger.write("served", {"r": self.rid, "o": order["id"],
-                                "ms": int(time.time() * 1000)})
+            self.e2e(ORDER_LIFE, now - placed)
+        ledger.write("served", {"r": self.rid, "o": order["id"], "ms": int(now)})
 
 
 # ---------------------------------------------------------------------------------- merchant
