@@ -433,11 +433,7 @@ class Runner:
                 self.metrics.inc("worker_handler_seconds_total", time.perf_counter() - started,
                                  group=self.options.group)
             self.metrics.inc("worker_batches_total", group=self.options.group)
-            by_stream: dict[str, list[str]] = {}
-            for entry in entries:
-                by_stream.setdefault(entry.stream, []).append(entry.id)
-            for stream, ids in by_stream.items():
-                await self._ack(stream, ids, "acked")
+            await self._ack_batch(entries)
             return
 
     async def _failed(self, entry: Entry, exc: Exception) -> None:
@@ -471,6 +467,22 @@ class Runner:
         log.error("runner %s: entry %s of %s moved to %s after %d deliveries: %s",
                   self.options.group, entry.id, entry.stream, keys.DEAD_LETTER,
                   entry.deliveries, error)
+
+    async def _ack_batch(self, entries: list[Entry]) -> None:
+        """Acknowledge a handled batch: one XACK per stream, all in one trip."""
+        by_stream: dict[str, list[str]] = {}
+        for entry in entries:
+            by_stream.setdefault(entry.stream, []).append(entry.id)
+        if len(by_stream) == 1:
+            ((stream, ids),) = by_stream.items()
+            await self._ack(stream, ids, "acked")
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for stream, ids in by_stream.items():
+            pipe.xack(stream, self.options.group, *ids)
+        await pipe.execute()
+        self.metrics.inc("worker_entries_total", len(entries), group=self.options.group,
+                         outcome="acked")
 
     async def _ack(self, stream: str, ids: list[str], outcome: str) -> None:
         if not ids:
