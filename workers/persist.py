@@ -112,16 +112,10 @@ def plan(batch: Sequence[Logged]) -> Rows:
     return rows
 
 
-def order_columns(orders: Sequence[tuple[Logged, Order]]) -> list[list[Any]]:
-    """The 13 column arrays of ``workers_upsert_orders``."""
-    cols: list[list[Any]] = [[] for _ in range(13)]
-    for item, o in orders:
-        ms, seq = item.position
-        values = (item.event.restaurant_id, o.id, o.table_no, o.session_id, o.no, o.created_at,
-                  o.rush, o.guests, o.total_fen, item.event.ts, item.event.id, ms, seq)
-        for col, value in zip(cols, values, strict=True):
-            col.append(value)
-    return cols
+def order_row(item: Logged, o: Order) -> Row:
+    ms, seq = item.position
+    return (item.event.restaurant_id, o.id, o.table_no, o.session_id, o.no, o.created_at,
+            o.rush, o.guests, o.total_fen, item.event.ts, item.event.id, ms, seq)
 
 
 def line_rows(restaurant_id: str, order: Order) -> list[Row]:
@@ -129,6 +123,14 @@ def line_rows(restaurant_id: str, order: Order) -> list[Row]:
              ln.unit_price_fen, ln.station_id, str(ln.status), ln.note, ln.course, ln.added,
              ln.set_meal_id, ln.target_s, ln.urges, ln.last_urged_at, ln.overdue,
              ln.return_requested, dict(ln.times)) for ln in order.lines]
+
+
+def batch_args(rows: Rows) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
+    """The four JSON parameters of ``workers_persist_batch``: events, moves, orders, lines."""
+    # a stable order of keys keeps concurrent consumers from deadlocking
+    held = [rows.orders[k] for k in sorted(rows.orders)]
+    lines = [row for item, order in held for row in line_rows(item.event.restaurant_id, order)]
+    return rows.events, rows.status_changes, [order_row(i, o) for i, o in held], lines
 
 
 class Persister:
@@ -140,25 +142,10 @@ class Persister:
 
     async def handle(self, entries: Sequence[Entry]) -> None:
         rows = plan(decode_all(entries))
+        args = batch_args(rows)
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.executemany(self.q["workers_insert_events"], rows.events)
-            await self._orders(conn, rows)
-            if rows.status_changes:
-                await conn.executemany(self.q["workers_insert_status_change"],
-                                       rows.status_changes)
-            for name, args in rows.sessions:
-                await conn.execute(self.q[name], *args)
+            await conn.execute(self.q["workers_persist_batch"], *args)
+            for name, values in rows.sessions:
+                await conn.execute(self.q[name], *values)
             if rows.stock:
                 await conn.executemany(self.q["workers_insert_stock_change"], rows.stock)
-
-    async def _orders(self, conn: Any, rows: Rows) -> None:
-        if not rows.orders:
-            return
-        # a stable order of keys keeps concurrent consumers from deadlocking
-        held = [rows.orders[k] for k in sorted(rows.orders)]
-        won = await conn.fetch(self.q["workers_upsert_orders"], *order_columns(held))
-        written = {(r["restaurant_id"], r["id"]) for r in won}
-        lines = [row for item, order in held if (item.event.restaurant_id, order.id) in written
-                 for row in line_rows(item.event.restaurant_id, order)]
-        if lines:
-            await conn.executemany(self.q["workers_upsert_line"], lines)

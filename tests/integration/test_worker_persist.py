@@ -118,6 +118,26 @@ async def test_an_older_event_delivered_again_never_overwrites_newer_state(
     assert status == "served"
 
 
+async def test_only_the_lines_an_event_changed_get_a_new_row_version(
+        redis: aioredis.Redis, pool: asyncpg.Pool[Any]) -> None:
+    """A dish started at one station rewrites that line only; its order's other lines keep
+    their row version (no write for what did not change)."""
+    svc = await start_service(redis, T0)
+    await svc.open("A1", 2)
+    a = await svc.order("A1", [("d18", 1), ("d34", 1), ("d39", 1)])
+    persister = Persister(pool)
+    await _drain(redis, persister)
+    sql = "SELECT id, status, xmin::text AS version FROM order_lines ORDER BY id"
+    before = {r["id"]: r for r in await _rows(pool, sql)}
+    svc.now += 60_000
+    await svc.move(a, "start", "L1")
+    await _drain(redis, persister)
+    after = {r["id"]: r for r in await _rows(pool, sql)}
+    assert (before["L1"]["status"], after["L1"]["status"]) == ("queued", "cooking")
+    assert after["L1"]["version"] != before["L1"]["version"]
+    assert [after[i] for i in ("L2", "L3")] == [before[i] for i in ("L2", "L3")]
+
+
 async def test_a_batch_written_twice_changes_nothing(
         redis: aioredis.Redis, pool: asyncpg.Pool[Any]) -> None:
     """Writing the whole log a second time leaves every table exactly as it was."""

@@ -1,35 +1,57 @@
 -- What the workers write from the event streams. Every insert is idempotent: the event id
 -- (or the stream position) is part of the key, and a repeated insert changes nothing.
 
--- name: workers_insert_events
--- $1 restaurant_id, $2 stream_id, $3 event_id, $4 type, $5 ts (ms), $6 payload
-INSERT INTO events (restaurant_id, stream_id, event_id, type, ts, payload)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT DO NOTHING;
-
--- name: workers_upsert_orders
--- Arrays of equal length, one element per order; a row is written only when the event that
--- carries it stands later in the log than the one already stored. Returns the ids written.
-INSERT INTO orders AS o (restaurant_id, id, table_no, session_id, no, created_at, rush, guests,
-                         total_fen, updated_at, last_event_id, last_pos_ms, last_pos_seq)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[],
-                     $7::boolean[], $8::int[], $9::int[], $10::bigint[], $11::text[],
-                     $12::bigint[], $13::bigint[])
-ON CONFLICT (restaurant_id, id) DO UPDATE
-SET table_no = EXCLUDED.table_no, session_id = EXCLUDED.session_id, no = EXCLUDED.no,
-    created_at = EXCLUDED.created_at, rush = EXCLUDED.rush, guests = EXCLUDED.guests,
-    total_fen = EXCLUDED.total_fen, updated_at = EXCLUDED.updated_at,
-    last_event_id = EXCLUDED.last_event_id, last_pos_ms = EXCLUDED.last_pos_ms,
-    last_pos_seq = EXCLUDED.last_pos_seq
-WHERE (o.last_pos_ms, o.last_pos_seq) < (EXCLUDED.last_pos_ms, EXCLUDED.last_pos_seq)
-RETURNING o.restaurant_id, o.id;
-
--- name: workers_upsert_line
-INSERT INTO order_lines (restaurant_id, order_id, id, dish_id, name_zh, name_en, qty,
-                         unit_price_fen, station_id, status, note, course, added, set_meal_id,
-                         target_s, urges, last_urged_at, overdue, return_requested, times)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20)
+-- name: workers_persist_batch
+-- One batch of the log in one statement, one round trip. Each part is a JSON array of rows,
+-- each row an array of its columns in the order below (JSON, not PostgreSQL arrays: the
+-- driver checks every element of an array parameter in Python, a JSON text is one call):
+--   $1 events         restaurant_id, stream_id, event_id, type, ts (ms), payload
+--   $2 status changes event_id, restaurant_id, order_id, line_id, station_id, from, to, at
+--   $3 orders         one per order, the latest state the batch carries:
+--                     restaurant_id, id, table_no, session_id, no, created_at, rush, guests,
+--                     total_fen, updated_at, last_event_id, last_pos_ms, last_pos_seq
+--   $4 lines          every line of those orders, in the columns of order_lines
+-- Events and moves are keyed by their event id, so writing them again changes nothing. An
+-- order is written only when the event that carries it stands later in the log than the one
+-- already stored, and its lines only with it; a line whose columns are all unchanged is left
+-- as it is (no new row version).
+WITH new_events AS (
+    INSERT INTO events (restaurant_id, stream_id, event_id, type, ts, payload)
+    SELECT r->>0, r->>1, r->>2, r->>3, (r->>4)::bigint, r->5
+    FROM jsonb_array_elements($1::jsonb) AS r
+    ON CONFLICT DO NOTHING
+), new_moves AS (
+    INSERT INTO dish_status_changes (event_id, restaurant_id, order_id, line_id, station_id,
+                                     from_status, to_status, at)
+    SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, (r->>7)::bigint
+    FROM jsonb_array_elements($2::jsonb) AS r
+    ON CONFLICT DO NOTHING
+), won AS (
+    INSERT INTO orders AS o (restaurant_id, id, table_no, session_id, no, created_at, rush,
+                             guests, total_fen, updated_at, last_event_id, last_pos_ms,
+                             last_pos_seq)
+    SELECT r->>0, r->>1, r->>2, r->>3, (r->>4)::int, (r->>5)::bigint, (r->>6)::boolean,
+           (r->>7)::int, (r->>8)::int, (r->>9)::bigint, r->>10, (r->>11)::bigint,
+           (r->>12)::bigint
+    FROM jsonb_array_elements($3::jsonb) AS r
+    ON CONFLICT (restaurant_id, id) DO UPDATE
+    SET table_no = EXCLUDED.table_no, session_id = EXCLUDED.session_id, no = EXCLUDED.no,
+        created_at = EXCLUDED.created_at, rush = EXCLUDED.rush, guests = EXCLUDED.guests,
+        total_fen = EXCLUDED.total_fen, updated_at = EXCLUDED.updated_at,
+        last_event_id = EXCLUDED.last_event_id, last_pos_ms = EXCLUDED.last_pos_ms,
+        last_pos_seq = EXCLUDED.last_pos_seq
+    WHERE (o.last_pos_ms, o.last_pos_seq) < (EXCLUDED.last_pos_ms, EXCLUDED.last_pos_seq)
+    RETURNING o.restaurant_id, o.id
+)
+INSERT INTO order_lines AS l (restaurant_id, order_id, id, dish_id, name_zh, name_en, qty,
+                              unit_price_fen, station_id, status, note, course, added,
+                              set_meal_id, target_s, urges, last_urged_at, overdue,
+                              return_requested, times)
+SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, (r->>6)::int, (r->>7)::int, r->>8, r->>9,
+       r->>10, (r->>11)::int, (r->>12)::boolean, r->>13, (r->>14)::int, (r->>15)::int,
+       (r->>16)::bigint, (r->>17)::boolean, (r->>18)::boolean, r->19
+FROM jsonb_array_elements($4::jsonb) AS r
+JOIN won ON won.restaurant_id = r->>0 AND won.id = r->>1
 ON CONFLICT (restaurant_id, order_id, id) DO UPDATE
 SET dish_id = EXCLUDED.dish_id, name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en,
     qty = EXCLUDED.qty, unit_price_fen = EXCLUDED.unit_price_fen,
@@ -37,14 +59,16 @@ SET dish_id = EXCLUDED.dish_id, name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.n
     course = EXCLUDED.course, added = EXCLUDED.added, set_meal_id = EXCLUDED.set_meal_id,
     target_s = EXCLUDED.target_s, urges = EXCLUDED.urges,
     last_urged_at = EXCLUDED.last_urged_at, overdue = EXCLUDED.overdue,
-    return_requested = EXCLUDED.return_requested, times = EXCLUDED.times;
-
--- name: workers_insert_status_change
--- $1 event_id, $2 restaurant_id, $3 order_id, $4 line_id, $5 station_id, $6 from, $7 to, $8 at
-INSERT INTO dish_status_changes (event_id, restaurant_id, order_id, line_id, station_id,
-                                 from_status, to_status, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT DO NOTHING;
+    return_requested = EXCLUDED.return_requested, times = EXCLUDED.times
+WHERE (l.dish_id, l.name_zh, l.name_en, l.qty, l.unit_price_fen, l.station_id, l.status,
+       l.note, l.course, l.added, l.set_meal_id, l.target_s, l.urges, l.last_urged_at,
+       l.overdue, l.return_requested, l.times)
+      IS DISTINCT FROM
+      (EXCLUDED.dish_id, EXCLUDED.name_zh, EXCLUDED.name_en, EXCLUDED.qty,
+       EXCLUDED.unit_price_fen, EXCLUDED.station_id, EXCLUDED.status, EXCLUDED.note,
+       EXCLUDED.course, EXCLUDED.added, EXCLUDED.set_meal_id, EXCLUDED.target_s,
+       EXCLUDED.urges, EXCLUDED.last_urged_at, EXCLUDED.overdue, EXCLUDED.return_requested,
+       EXCLUDED.times);
 
 -- name: workers_open_session
 -- $1 restaurant_id, $2 session id, $3 table_no, $4 opened_at (ms), $5 guests
