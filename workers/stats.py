@@ -26,6 +26,27 @@ KEEP_PROCESSED_DAYS = 7
 PRUNE_EVERY_S = 3_600.0
 
 
+class Rows:
+    """A batch's roll-ups as the rows of ``stats_add_batch``, every restaurant's in turn."""
+
+    def __init__(self) -> None:
+        self.hours: list[tuple[Any, ...]] = []
+        self.dishes: list[tuple[Any, ...]] = []
+        self.samples: list[tuple[Any, ...]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.hours or self.dishes or self.samples)
+
+    def add(self, rid: str, roll: Rollup) -> None:
+        # rows in a stable order, so that concurrent consumers lock them in the same order
+        self.hours += [(rid, h, *(d[f] for f in HOUR_FIELDS))
+                       for h, d in sorted(roll.hours.items())]
+        self.dishes += [(rid, h, dish, *(d[f] for f in DISH_FIELDS))
+                        for (h, dish), d in sorted(roll.dishes.items())]
+        self.samples += [(rid, s.order_id, s.line_id, s.dish_id, s.station_id, s.qty,
+                          s.ready_at, s.seconds) for _, s in sorted(roll.samples.items())]
+
+
 class StatsRoller:
     """The stats role's handler."""
 
@@ -46,23 +67,13 @@ class StatsRoller:
             for item in items:
                 if item.event.id in fresh:
                     by_restaurant.setdefault(item.event.restaurant_id, []).append(item.event)
+            rows = Rows()
             for rid in sorted(by_restaurant):
-                await self._write(conn, rid, rollup(by_restaurant[rid]))
+                rows.add(rid, rollup(by_restaurant[rid]))
+            if rows:
+                await conn.execute(self.q["stats_add_batch"], rows.hours, rows.dishes,
+                                   rows.samples)
         await self._prune_if_due()
-
-    async def _write(self, conn: Any, rid: str, roll: Rollup) -> None:
-        # rows in a stable order, so that concurrent consumers lock them in the same order
-        hours = [(rid, h, *(d[f] for f in HOUR_FIELDS)) for h, d in sorted(roll.hours.items())]
-        dishes = [(rid, h, dish, *(d[f] for f in DISH_FIELDS))
-                  for (h, dish), d in sorted(roll.dishes.items())]
-        samples = [(rid, s.order_id, s.line_id, s.dish_id, s.station_id, s.qty, s.ready_at,
-                    s.seconds) for _, s in sorted(roll.samples.items())]
-        if hours:
-            await conn.executemany(self.q["stats_add_hourly"], hours)
-        if dishes:
-            await conn.executemany(self.q["stats_add_dish_hourly"], dishes)
-        if samples:
-            await conn.executemany(self.q["stats_add_kitchen_time"], samples)
 
     async def _prune_if_due(self) -> None:
         now = time.monotonic()

@@ -10,31 +10,39 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
 ON CONFLICT DO NOTHING
 RETURNING event_id;
 
--- name: stats_add_hourly
--- $1 restaurant_id, $2 hour start (ms), $3 revenue_fen, $4 orders, $5 covers, $6 dishes
-INSERT INTO stats_hourly AS s (restaurant_id, hour, revenue_fen, orders, covers, dishes)
-VALUES ($1, to_timestamp($2::bigint / 1000.0), $3, $4, $5, $6)
-ON CONFLICT (restaurant_id, hour) DO UPDATE
-SET revenue_fen = s.revenue_fen + EXCLUDED.revenue_fen, orders = s.orders + EXCLUDED.orders,
-    covers = s.covers + EXCLUDED.covers, dishes = s.dishes + EXCLUDED.dishes;
-
--- name: stats_add_dish_hourly
--- $1 restaurant_id, $2 hour start (ms), $3 dish_id, $4 qty, $5 revenue_fen, $6 returns,
--- $7 voids, $8 urges, $9 overdue
-INSERT INTO stats_dish_hourly AS s (restaurant_id, hour, dish_id, qty, revenue_fen, returns,
-                                    voids, urges, overdue)
-VALUES ($1, to_timestamp($2::bigint / 1000.0), $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (restaurant_id, hour, dish_id) DO UPDATE
-SET qty = s.qty + EXCLUDED.qty, revenue_fen = s.revenue_fen + EXCLUDED.revenue_fen,
-    returns = s.returns + EXCLUDED.returns, voids = s.voids + EXCLUDED.voids,
-    urges = s.urges + EXCLUDED.urges, overdue = s.overdue + EXCLUDED.overdue;
-
--- name: stats_add_kitchen_time
--- $1 restaurant_id, $2 order_id, $3 line_id, $4 dish_id, $5 station_id, $6 qty,
--- $7 ready_at (ms), $8 seconds. The first time a dish is ready counts; later ones are ignored.
+-- name: stats_add_batch
+-- A batch's roll-ups in one statement. Each part is a JSON array of rows, each row an array:
+--   $1 hours         restaurant_id, hour start (ms), revenue_fen, orders, covers, dishes
+--   $2 dishes        restaurant_id, hour start (ms), dish_id, qty, revenue_fen, returns, voids,
+--                    urges, overdue
+--   $3 kitchen times restaurant_id, order_id, line_id, dish_id, station_id, qty, ready_at (ms),
+--                    seconds
+-- Hours and dishes add to what is there; the first time a dish is ready counts for the
+-- kitchen's times, later ones are ignored.
+WITH hours AS (
+    INSERT INTO stats_hourly AS s (restaurant_id, hour, revenue_fen, orders, covers, dishes)
+    SELECT r->>0, to_timestamp((r->>1)::bigint / 1000.0), (r->>2)::bigint, (r->>3)::int,
+           (r->>4)::int, (r->>5)::int
+    FROM jsonb_array_elements($1::jsonb) AS r
+    ON CONFLICT (restaurant_id, hour) DO UPDATE
+    SET revenue_fen = s.revenue_fen + EXCLUDED.revenue_fen, orders = s.orders + EXCLUDED.orders,
+        covers = s.covers + EXCLUDED.covers, dishes = s.dishes + EXCLUDED.dishes
+), dishes AS (
+    INSERT INTO stats_dish_hourly AS s (restaurant_id, hour, dish_id, qty, revenue_fen,
+                                        returns, voids, urges, overdue)
+    SELECT r->>0, to_timestamp((r->>1)::bigint / 1000.0), r->>2, (r->>3)::int,
+           (r->>4)::bigint, (r->>5)::int, (r->>6)::int, (r->>7)::int, (r->>8)::int
+    FROM jsonb_array_elements($2::jsonb) AS r
+    ON CONFLICT (restaurant_id, hour, dish_id) DO UPDATE
+    SET qty = s.qty + EXCLUDED.qty, revenue_fen = s.revenue_fen + EXCLUDED.revenue_fen,
+        returns = s.returns + EXCLUDED.returns, voids = s.voids + EXCLUDED.voids,
+        urges = s.urges + EXCLUDED.urges, overdue = s.overdue + EXCLUDED.overdue
+)
 INSERT INTO stats_kitchen_times (restaurant_id, order_id, line_id, dish_id, station_id, qty,
                                  ready_at, seconds)
-VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7::bigint / 1000.0), $8)
+SELECT r->>0, r->>1, r->>2, r->>3, r->>4, (r->>5)::int, to_timestamp((r->>6)::bigint / 1000.0),
+       (r->>7)::double precision
+FROM jsonb_array_elements($3::jsonb) AS r
 ON CONFLICT DO NOTHING;
 
 -- name: stats_prune_processed
