@@ -9,7 +9,9 @@ bytes and reading one response by its ``Content-Length``.
 :class:`Session` keeps that one connection (opened on first use, opened again after the
 server closed it) and fires Locust's ``request`` event for every request, exactly as
 ``FastHttpSession`` does: method as the request type, the given name, the time from sending
-to the whole body read, the body's length, and the error if it failed. With
+to the arrival of the answer's last bytes (the kernel's receive stamp,
+:mod:`loadtests.stamps`: not the moment this process got round to reading them), the body's
+length, and the error if it failed. With
 ``catch_response=True`` the answer is a context manager in which the caller decides
 (:meth:`Response.success`, :meth:`Response.failure`); without it, a status of 400 or more is
 a failure.
@@ -29,6 +31,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+
+from loadtests import stamps
 
 READ_BYTES = 65_536
 MAX_HEAD = 65_536
@@ -67,7 +71,8 @@ class Response:
         self.headers = Headers()
         self.content = b""
         self.error: BaseException | None = None
-        self.elapsed_ms = 0.0
+        self.elapsed_ms = 0.0  # sent → the answer's last bytes arrived
+        self.read_ms = 0.0  # sent → read by this process (includes the generator's own wait)
         self._decided = False  # the caller said success or failure (catch_response)
         self._failure: BaseException | None = None
 
@@ -128,6 +133,9 @@ class Session:
         self.sock: socket.socket | None = None
         self.connects = 0  # connections opened (a kept-alive session opens one)
         self._buffer = b""
+        self._stamped = False  # the kernel stamps what the socket receives
+        self._arrived = 0.0  # when the last bytes read arrived (wall clock, s)
+        self._requests = 0
 
     def fire(self, method: str, name: str, ms: float, length: int,
              exc: BaseException | None) -> None:
@@ -155,14 +163,22 @@ class Session:
             head.append(f"{key}: {value}\r\n")
         head.append("\r\n")
         raw = "".join(head).encode("latin-1") + data
-        started = time.perf_counter()
         resp = Response(self, method, name or path)
+        started = time.time()
+        self._arrived = 0.0
         try:
             self._exchange(raw, resp)
         except (OSError, ValueError) as exc:  # refused, reset, timed out, a garbled answer
             self.close()
             resp.error = exc
-        resp.elapsed_ms = (time.perf_counter() - started) * 1000
+        done = time.time()
+        resp.read_ms = (done - started) * 1000
+        arrived = self._arrived if resp.error is None and self._arrived else done
+        resp.elapsed_ms = max(0.0, min(arrived, done) - started) * 1000
+        self._requests += 1
+        if self._requests % stamps.SAMPLE_EVERY == 0 and resp.error is None:
+            self.fire(stamps.GEN, "answer waited to be read", resp.read_ms - resp.elapsed_ms,
+                      0, None)
         if not catch_response:
             resp._fire()
         return resp
@@ -191,6 +207,7 @@ class Session:
         sock = socket.create_connection(self.address, timeout=self.connect_timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(self.timeout)
+        self._stamped = stamps.enable(sock)
         self.sock = sock
         self.connects += 1
         self._buffer = b""
@@ -206,8 +223,13 @@ class Session:
 
     # -------------------------------------------------------------- the answer
 
+    def _take(self, sock: socket.socket) -> bytes:
+        """One read; notes when its bytes arrived."""
+        data, self._arrived = stamps.recv(sock, READ_BYTES, self._stamped)
+        return data
+
     def _recv(self, sock: socket.socket) -> bytes:
-        data = sock.recv(READ_BYTES)
+        data = self._take(sock)
         if not data:
             raise ConnectionResetError("the server closed the connection mid-answer")
         return data
@@ -221,7 +243,7 @@ class Session:
             if len(buf) > MAX_HEAD:
                 raise ValueError("response head too long")
             try:
-                data = sock.recv(READ_BYTES)
+                data = self._take(sock)
             except ConnectionError as exc:
                 if buf:
                     raise
@@ -256,7 +278,7 @@ class Session:
             resp.content = b""
         else:  # no length: the body runs to the end of the connection
             parts = [self._buffer]
-            while data := sock.recv(READ_BYTES):
+            while data := self._take(sock):
                 parts.append(data)
             resp.content = b"".join(parts)
             self.close()

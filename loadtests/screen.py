@@ -5,7 +5,9 @@ One :class:`Screen` holds one WebSocket (``kitchen.msgpack`` subprotocol), subsc
 channels, and hands every event frame to a callback from a receive greenlet. When the hub
 closes the connection (restart, slow consumer) it reconnects and resumes from the last
 position it saw, as a real screen does. Connects, subscriptions, reconnects and duplicate
-deliveries are reported to Locust's statistics through ``events.request``.
+deliveries are reported to Locust's statistics through ``events.request``. A frame counts as
+received when its bytes arrived (:mod:`loadtests.stamps`); one frame in ten also reports how
+long it then waited for this process to read it (``GEN``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import gevent
 import ormsgpack
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from loadtests import stamps
 from loadtests.wsclient import Connection
 
 WS = "WS"
@@ -57,6 +60,7 @@ class Screen:
         self.seen: set[str] = set()
         self.duplicates = 0
         self.closed = False
+        self.frames = 0
         self._loop: gevent.Greenlet | None = None
 
     # ------------------------------------------------------------------ reporting
@@ -114,7 +118,7 @@ class Screen:
                 elif op == "error":
                     raise RuntimeError(f"{frame.get('code')}: {frame.get('reason')}")
                 elif op == "event":
-                    self._event(frame)
+                    self._event(frame, ws.arrived)
         except (OSError, InvalidHandshake, ConnectionClosed, RuntimeError, TimeoutError) as exc:
             if ws is not None:
                 ws.sock.close()
@@ -131,7 +135,7 @@ class Screen:
                 while True:
                     frame = unpack(ws.recv())
                     if frame.get("op") == "event":
-                        self._event(frame)
+                        self._event(frame, ws.arrived)
             except (ConnectionClosed, OSError):
                 ws.sock.close()
             if self.closed:
@@ -150,8 +154,14 @@ class Screen:
                 continue
         self.closed = True
 
-    def _event(self, frame: dict[str, Any]) -> None:
-        received = time.time() * 1000
+    def _event(self, frame: dict[str, Any], arrived_s: float) -> None:
+        received = arrived_s * 1000
+        self.frames += 1
+        if self.frames % stamps.SAMPLE_EVERY == 0:
+            self.environment.events.request.fire(
+                request_type=stamps.GEN, name="frame waited to be read",
+                response_time=max(0.0, time.time() * 1000 - received), response_length=0,
+                exception=None, context={})
         event_id = frame["id"]
         if event_id in self.seen:
             self.duplicates += 1

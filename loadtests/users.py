@@ -11,7 +11,9 @@
 
 End-to-end figures are reported as request type ``E2E``: from the moment Redis appended the
 event (the millisecond part of its stream position; one clock on this machine) to the moment
-the screen's client read the frame.
+the frame's bytes reached the screen's socket (:mod:`loadtests.stamps`). Requests are timed
+from sending to the arrival of the answer the same way; how long the generator then took to
+read them is reported as request type ``GEN``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ each message through a lock-guarded queue to the reader; under gevent that is a 
 greenlet and two switches per frame. A load generator holding thousands of screens spends a
 good part of its time there, so its screens read here instead: the caller's greenlet reads
 the socket, feeds the protocol, answers pings as they arrive and returns each message.
+:attr:`Connection.arrived` is when the bytes of the last message returned reached the
+machine (the kernel's receive stamp, :mod:`loadtests.stamps`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from loadtests import stamps
+
 READ_BYTES = 65_536
 Message = bytes | str
 
@@ -37,6 +41,8 @@ class Connection:
         self._opcode = Opcode.BINARY
         self.subprotocol: str | None = None
         self.eof = False
+        self.stamped = stamps.enable(sock)
+        self.arrived = 0.0  # when the last read's bytes arrived (wall clock, s)
 
     @classmethod
     def open(cls, url: str, *, subprotocols: tuple[str, ...] = (), timeout: float = 15.0,
@@ -85,7 +91,7 @@ class Connection:
     def _read(self, timeout: float | None) -> list[object]:
         """What one read of the socket brought (pongs and close replies already sent)."""
         self.sock.settimeout(timeout)
-        data = self.sock.recv(READ_BYTES)
+        data, self.arrived = stamps.recv(self.sock, READ_BYTES, self.stamped)
         if data:
             self.protocol.receive_data(data)
         else:

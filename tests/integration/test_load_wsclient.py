@@ -8,6 +8,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 
 import msgpack
 import pytest
@@ -141,3 +142,27 @@ async def test_nobody_listening_is_an_os_error() -> None:
         port = s.getsockname()[1]
     with pytest.raises(OSError):
         await asyncio.to_thread(Connection.open, f"ws://127.0.0.1:{port}/", timeout=2)
+
+
+async def test_a_message_read_late_is_stamped_when_it_arrived() -> None:
+    """A screen busy elsewhere reads a message 300 ms after it came: ``arrived`` says when its
+    bytes reached the socket, not when they were read."""
+    sent_at: list[float] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send(b"ticket")
+        sent_at.append(time.time())
+        await ws.wait_closed()
+
+    server, port = await _peer(handler)
+    try:
+        conn = await asyncio.to_thread(Connection.open, f"ws://127.0.0.1:{port}/", timeout=5)
+        await asyncio.sleep(0.3)  # the message waits in the socket meanwhile
+        assert await asyncio.to_thread(conn.recv, 5) == b"ticket"
+        read_at = time.time()
+        assert conn.stamped
+        assert read_at - conn.arrived >= 0.25
+        assert abs(conn.arrived - sent_at[0]) < 0.05
+        await asyncio.to_thread(conn.close)
+    finally:
+        server.close()  # type: ignore[attr-defined]
