@@ -11,6 +11,9 @@
    ``stats_*.csv`` into the output folder;
 4. ``loadtests.check`` against PostgreSQL; CPU of every process over the Locust run.
 
+``--redis-fsync everysec`` runs Redis with ``appendfsync everysec`` instead of the shipped
+``always`` (to see what the disk's syncs cost the latencies).
+
 Everything lands in ``--out`` (default ``artifacts/loadtest/<profile>-<time>``), with
 ``summary.json``. Exit status: non-zero when Locust's thresholds or the check failed.
 """
@@ -34,6 +37,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import redis
 
 from kitchen.db import migrate
 from kitchen.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
@@ -96,8 +101,9 @@ def _tree(pids: Callable[[], Iterable[int]]) -> Callable[[], list[int]]:
 class System:
     """PostgreSQL, Redis and ``python -m kitchen run``, in a temporary folder."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, redis_fsync: str = "always") -> None:
         self.out = out
+        self.redis_fsync = redis_fsync
         self.tmp = Path(tempfile.mkdtemp(prefix="kitchen-load-", dir="/var/tmp"))
         os.chmod(self.tmp, 0o755)
         self.pg = EmbeddedPostgres(self.tmp / "postgres",
@@ -109,6 +115,10 @@ class System:
     def start(self) -> Settings:
         self.pg.start()
         self.redis.start()
+        if self.redis_fsync != "always":  # as shipped: always (docs/operations.md, Durability)
+            client = redis.Redis.from_url(self.redis.url)
+            client.config_set("appendfsync", self.redis_fsync)
+            client.close()
         api_port, hub_port = free_port(), free_port()
         self.settings = replace(
             Settings(), database_url=self.pg.url, redis_url=self.redis.url,
@@ -296,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe-rate", type=float, default=0.0,
                         help="orders/s placed during the plateau by a probe outside Locust, "
                              "timing the server's answers (loadtests/probe.py); 0: none")
+    parser.add_argument("--redis-fsync", choices=("always", "everysec"), default="always",
+                        help="Redis's appendfsync for this run (shipped: always; everysec "
+                             "survives a crash of Redis, not of the machine)")
     parser.add_argument("extra", nargs="*",
                         help="after --: more Locust options, e.g. -- --diners 600")
     args = parser.parse_args(argv)
@@ -304,13 +317,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no profile {conf_path}", file=sys.stderr)
         return 2
     conf = read_conf(conf_path)
+    conf["redis-fsync"] = args.redis_fsync
     for key, value in zip(args.extra[::2], args.extra[1::2], strict=False):
         conf[key.lstrip("-")] = value
     stamp = time.strftime(f"{args.profile}-%Y%m%d-%H%M%S")
     out = args.out or ROOT / "artifacts" / "loadtest" / stamp
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out / "run"
-    system = System(out)
+    system = System(out, args.redis_fsync)
     probe: Probe | None = None
     try:
         t0 = time.monotonic()
