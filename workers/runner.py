@@ -473,10 +473,6 @@ class Runner:
         by_stream: dict[str, list[str]] = {}
         for entry in entries:
             by_stream.setdefault(entry.stream, []).append(entry.id)
-        if len(by_stream) == 1:
-            ((stream, ids),) = by_stream.items()
-            await self._ack(stream, ids, "acked")
-            return
         pipe = self.redis.pipeline(transaction=False)
         for stream, ids in by_stream.items():
             pipe.xack(stream, self.options.group, *ids)
