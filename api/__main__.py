@@ -8,6 +8,7 @@ import sys
 import uvicorn
 
 from api.app import create_app
+from api.wire import CoalescingHttp
 from kitchen import runtime
 from kitchen.errors import ConfigError
 from kitchen.settings import Settings
@@ -24,7 +25,8 @@ def main() -> int:
         return 2
     runtime.raise_open_files()  # an idle keep-alive connection holds a file
     runtime.tune_gc()
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, proxy_headers=True,
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, http=CoalescingHttp,
+                proxy_headers=True,
                 timeout_keep_alive=settings.api_keep_alive_s, timeout_graceful_shutdown=10,
                 log_level="info", access_log=settings.access_log)
     return 0

@@ -27,6 +27,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.wire import CoalescingHttp
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench_orders (
     restaurant_id text NOT NULL,
@@ -81,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     app = create_app(os.environ["DATABASE_URL"], os.environ["REDIS_URL"], args.pool)
     # the same uvicorn options as `python -m api`
-    uvicorn.run(app, host="127.0.0.1", port=args.port, proxy_headers=True, log_level="info",
-                access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, http=CoalescingHttp, proxy_headers=True,
+                log_level="info", access_log=False)
     return 0
 
 
