@@ -12,6 +12,7 @@ from starlette.requests import Request
 from api.limits import Limits
 from kitchen.db import Queries
 from kitchen.errors import NotFound
+from kitchen.frozen import quick_init
 from kitchen.model import TableState
 from kitchen.settings import Settings
 from kitchen.store import Store
@@ -75,6 +76,7 @@ class Call:
         return f"{c.role}:{detail}"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Reply:
     """A command's answer: the body, its status, and whether it repeats a first answer."""

@@ -12,8 +12,10 @@ from redis.asyncio.client import Pipeline
 from kitchen import keys
 from kitchen.batching import Batcher
 from kitchen.errors import RateLimited
+from kitchen.frozen import quick_init
 
 
+@quick_init
 @dataclass(frozen=True)
 class Window:
     """At most ``limit`` hits per ``seconds``-long window, windows aligned to the epoch."""
@@ -39,6 +41,7 @@ class Window:
                 retry_after_ms=wait, limit=self.limit, window_s=self.seconds)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Counter:
     """One rate limit to count: ``scope`` within ``window``, refused as too many ``what``."""

@@ -23,10 +23,12 @@ import orjson
 
 from kitchen.errors import CodecError
 from kitchen.events import EVENT_TYPES, Event
+from kitchen.frozen import quick_init
 
 BASE_FIELDS = frozenset({"id", "restaurant_id", "ts"})
 
 
+@quick_init
 @dataclass(frozen=True)
 class Envelope:
     """An event decoded only as far as plain data: cheap, for routing and fan-out."""

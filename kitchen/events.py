@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from kitchen.frozen import quick_init
 from kitchen.model import Order, TableState
 
 
@@ -55,6 +56,7 @@ class Event:
     ts: int = field(default_factory=now_ms, kw_only=True)
 
 
+@quick_init
 @dataclass(frozen=True)
 class StatusChange:
     line_id: str
@@ -71,6 +73,7 @@ class StatusChange:
         return cls(str(d["line_id"]), str(d["station_id"]), str(d["prev"]), str(d["status"]))
 
 
+@quick_init
 @dataclass(frozen=True)
 class CartItem:
     dish_id: str
@@ -284,3 +287,5 @@ EVENT_TYPES: dict[str, type[Event]] = {
         StockChanged, DishSoldOut, DishRestocked, MenuChanged,
     )
 }
+for _event in EVENT_TYPES.values():  # made by every command, decoded by every reader
+    quick_init(_event)

@@ -12,6 +12,8 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from kitchen.frozen import quick_init
+
 
 class DishStatus(StrEnum):
     HELD = "held"  # course not fired yet (叫起)
@@ -76,6 +78,7 @@ def _from(cls: Any, data: dict[str, Any]) -> Any:
 # --------------------------------------------------------------------------- menu
 
 
+@quick_init
 @dataclass(frozen=True)
 class Station:
     id: str
@@ -94,6 +97,7 @@ class Station:
         return _from(cls, data)  # type: ignore[no-any-return]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Category:
     id: str
@@ -109,6 +113,7 @@ class Category:
         return _from(cls, data)  # type: ignore[no-any-return]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Dish:
     id: str
@@ -140,6 +145,7 @@ class Dish:
         return _from(cls, data)  # type: ignore[no-any-return]
 
 
+@quick_init
 @dataclass(frozen=True)
 class SetMeal:
     """A fixed combination of dishes sold at one price (套餐)."""
@@ -164,6 +170,7 @@ class SetMeal:
         return _from(cls, data)  # type: ignore[no-any-return]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Offer:
     """A time-limited price for one dish (限时特价), active in [starts_at, ends_at)."""
@@ -187,6 +194,7 @@ class Offer:
         return _from(cls, data)  # type: ignore[no-any-return]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Menu:
     """Everything a restaurant sells, as one versioned value."""
@@ -259,6 +267,7 @@ class Menu:
 # --------------------------------------------------------------------------- live state
 
 
+@quick_init
 @dataclass(frozen=True)
 class Line:
     """One dish on an order (an order line), with its own kitchen status."""
@@ -305,6 +314,7 @@ class Line:
         return _from(cls, data)  # type: ignore[no-any-return]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Order:
     """One ticket: what a table ordered at once, plus the dishes added to it later."""
@@ -360,6 +370,7 @@ class Order:
         )
 
 
+@quick_init
 @dataclass(frozen=True)
 class TableState:
     """A table's live state. ``session`` changes at every 开台, which retires old QR tokens."""

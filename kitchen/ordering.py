@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kitchen.errors import InvalidInput, NotFound, SoldOut
+from kitchen.frozen import quick_init
 from kitchen.model import DishStatus, Line, Menu, Order
 
 MAX_ITEMS = 30  # items per order or addition
@@ -18,6 +19,7 @@ MAX_NOTE = 100  # characters of a note
 MAX_COURSE = 5
 
 
+@quick_init
 @dataclass(frozen=True)
 class Item:
     """One thing a diner asks for: a dish or a set meal, how many, a note, a course."""

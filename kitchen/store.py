@@ -33,6 +33,7 @@ from kitchen import codec, dishflow, keys
 from kitchen.batching import Batcher
 from kitchen.errors import ConflictError, NotFound
 from kitchen.events import Event, new_id
+from kitchen.frozen import quick_init
 from kitchen.model import Menu, Order, TableState
 
 MAX_ATTEMPTS = 60
@@ -137,6 +138,7 @@ class Tx:
         self.events.append(event)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Committed:
     """The outcome: ``pos`` is the stream position of the last event appended (or of the

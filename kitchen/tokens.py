@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from kitchen.errors import AuthError, ForbiddenError
+from kitchen.frozen import quick_init
 
 ROLES = ("diner", "station", "expo", "merchant", "qr")
 MAX_TOKEN_LEN = 2048
@@ -51,6 +52,7 @@ def key_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Claims:
     role: str
