@@ -86,16 +86,17 @@ def payload_of(event: Event, known: Known | None = None) -> dict[str, Any]:
     return out
 
 
-def encode(event: Event, known: Known | None = None) -> bytes:
-    """Event → msgpack bytes for the stream."""
-    return pack({
+def encode(event: Event, known: Known | None = None, packed: Packed | None = None) -> bytes:
+    """Event → msgpack bytes for the stream. ``packed``: see :func:`pack_reusing`."""
+    envelope = {
         "t": event.type,
         "v": event.version,
         "id": event.id,
         "r": event.restaurant_id,
         "ts": event.ts,
         "p": payload_of(event, known),
-    })
+    }
+    return pack_reusing(envelope, packed) if packed else pack(envelope)
 
 
 def peek(raw: bytes) -> Envelope:
@@ -194,6 +195,36 @@ def pack(obj: Any) -> bytes:
     """Plain data → msgpack (live state blobs, frames)."""
     packed: bytes = _packers.bin.pack(obj)
     return packed
+
+
+Packed = Mapping[int, tuple[Any, bytes]]  # id(plain form) → (the form, its msgpack)
+
+_FIXMAP = [bytes([0x80 | n]) for n in range(16)]  # msgpack's header of a map of n < 16
+
+
+def pack_reusing(obj: Any, packed: Packed, depth: int = 2) -> bytes:
+    """``pack(obj)``, with the bytes already made for a dict inside it (an order a command
+    has just stored, now in its event and its answer too) reused instead of packed again.
+    Looks ``depth`` levels of small dicts down; the same bytes as ``pack`` would make."""
+    made = packed.get(id(obj))
+    if made is not None and made[0] is obj:
+        return made[1]
+    if depth == 0 or type(obj) is not dict or len(obj) >= 16:
+        return pack(obj)
+    out: list[bytes] = [_FIXMAP[len(obj)]]
+    run: dict[Any, Any] = {}
+    for key, value in obj.items():
+        if type(value) is dict:
+            if run:
+                out.append(pack(run)[1:])  # the entries so far, without their map's header
+                run = {}
+            out.append(pack(key))
+            out.append(pack_reusing(value, packed, depth - 1))
+        else:
+            run[key] = value
+    if run:
+        out.append(pack(run)[1:])
+    return b"".join(out)
 
 
 def pack_for_lua(obj: Any) -> bytes:

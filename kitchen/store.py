@@ -103,6 +103,8 @@ class Tx:
     response: Any = None
     # plain forms made while deciding, for encoding the events: id(object) → (object, form)
     plain: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    # and those already packed, for the events and the answer: id(form) → (form, bytes)
+    packed: dict[int, tuple[Any, bytes]] = field(default_factory=dict)
 
     @property
     def r(self) -> str:
@@ -114,8 +116,10 @@ class Tx:
     def put_order(self, order: Order, as_dict: dict[str, Any] | None = None) -> None:
         """``as_dict``: ``order.to_dict()`` when the caller has it already (for its answer)."""
         plain = as_dict or order.to_dict()
+        blob = codec.pack(plain)
         self.plain[id(order)] = (order, plain)
-        self.writes[(keys.orders(self.r), order.id)] = codec.pack(plain)
+        self.packed[id(plain)] = (plain, blob)
+        self.writes[(keys.orders(self.r), order.id)] = blob
         self.writes[(keys.open_orders(self.r), order.id)] = open_entry(order)
 
     def put_stock(self, dish_id: str, remaining: int | None) -> None:
@@ -374,8 +378,8 @@ class Store:
             "g": guards,
             "h": hwrites,
             "s": swrites,
-            "v": [codec.encode(e, tx.plain) for e in tx.events],
-            "r": codec.pack(tx.response),
+            "v": [codec.encode(e, tx.plain, tx.packed) for e in tx.events],
+            "r": codec.pack_reusing(tx.response, tx.packed),
         }
         args = [codec.pack_for_lua(plan)]
         sha = self._script.sha

@@ -68,6 +68,29 @@ def test_a_plain_form_already_made_is_used_only_for_its_own_object() -> None:
     assert codec.decode(codec.encode(placed, {id(ORDER): (twin, marked)})).order.no == 3
 
 
+def test_bytes_already_packed_are_reused_and_give_the_same_bytes() -> None:
+    """The order a command stores is packed once; its event and its answer take those bytes.
+    What comes out is exactly what packing the whole would give, key order included."""
+    made = ORDER.to_dict()
+    blob = codec.pack(made)
+    packed = {id(made): (made, blob)}
+    placed = events.OrderPlaced("r1", order=ORDER)
+    assert codec.encode(placed, {id(ORDER): (ORDER, made)}, packed) == \
+        codec.encode(placed, {id(ORDER): (ORDER, made)})
+    answers: list[object] = [
+        {"fp": "f", "body": {"order": made, "table": TABLE.to_dict(), "n": 1}},
+        {"order": made, "changes": [{"line_id": "L1"}], "pos": "1-0"},
+        {"a": {"b": {"c": {"order": made}}}},  # deeper than it looks: packed again
+        {}, [made], "text", {str(n): n for n in range(20)} | {"order": made},
+    ]
+    for answer in answers:
+        assert codec.pack_reusing(answer, packed) == codec.pack(answer)
+    stale = {**made, "no": 99}  # bytes kept for a dict that shares its id() are not used
+    assert codec.unpack(codec.pack_reusing({"order": stale}, {id(stale): (made, blob)})) == \
+        {"order": stale}
+    assert codec.pack_reusing({"order": made}, packed) == b"\x81\xa5order" + blob
+
+
 def test_ids_are_unique() -> None:
     """Each event gets its own id, so consumers can deduplicate."""
     assert len({e.id for e in SAMPLES}) == len(SAMPLES)
