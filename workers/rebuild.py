@@ -33,7 +33,7 @@ from kitchen.catalog import load_menu
 from kitchen.db import Queries
 from kitchen.events import now_ms
 from kitchen.model import Line, Order, TableState, TableStatus
-from kitchen.store import open_entry
+from kitchen.store import open_entry, pack_menu
 from workers import persist
 
 DAY_MS = 86_400_000
@@ -129,7 +129,7 @@ async def rebuild(pool: asyncpg.Pool[Any], redis: aioredis.Redis, restaurant_id:
     counts = {d: n for d, n in stock.items() if n is not None}
 
     pipe = redis.pipeline(transaction=True)
-    pipe.set(keys.menu(rid), codec.pack(menu.to_dict()))
+    pipe.set(keys.menu(rid), pack_menu(menu))
     pipe.delete(keys.stock(rid), keys.tables(rid), keys.orders(rid), keys.open_orders(rid),
                 keys.revoked(rid))
     if counts:

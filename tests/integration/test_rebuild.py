@@ -28,6 +28,7 @@ async def _live(redis: aioredis.Redis) -> dict[str, Any]:
         return {k.decode(): codec.unpack(v) if packed else v.decode() for k, v in raw.items()}
 
     menu = codec.unpack(await redis.get(keys.menu(R)))
+    assert len(menu.pop("stamp")) == 24  # a digest of the bytes, which follow the order below
     for part in ("stations", "categories", "dishes", "set_meals", "offers"):
         menu[part] = sorted(menu[part], key=lambda x: x["id"])  # the order is presentation
     return {

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from kitchen import codec, demo, keys, ordering, tables
-from kitchen.errors import IllegalTransition, SoldOut
+from kitchen.errors import IllegalTransition, NotFound, SoldOut
 from kitchen.events import DishSoldOut, OrderPlaced, StockChanged, TableOpened
 from kitchen.store import Reads, State, Store, Tx
 
@@ -89,3 +90,42 @@ async def test_positions_increase_and_snapshot_position_is_the_last(store: Store
     epoch, pos = await store.position(R)
     assert epoch and pos == b.pos
     assert tuple(map(int, a.pos.split("-"))) < tuple(map(int, b.pos.split("-")))
+
+
+async def test_a_menu_changed_elsewhere_is_seen_at_the_next_command(redis: Redis) -> None:
+    """Each process holds the menu it read and checks only the stored menu's last bytes (its
+    stamp) with every command; a change made by another process is seen at once, and so is
+    a menu stored without a stamp."""
+    here, there = Store(redis), Store(redis)
+    await here.install(demo.menu(), {})
+    assert (await there.menu(R)).name_zh == demo.menu().name_zh
+    tx = Tx(await here.read(R, Reads()))  # type: ignore[arg-type]
+    tx.put_menu(replace(demo.menu(), name_zh="新店名", version=2))
+    fetched: list[str] = []
+    real_get = redis.get
+
+    async def counted_get(key: Any) -> Any:
+        fetched.append(key)
+        return await real_get(key)
+
+    redis.get = counted_get  # type: ignore[method-assign]
+    try:
+        state = await there.read(R, Reads(tables=["A1"]))
+        assert isinstance(state, State) and state.menu.name_zh == demo.menu().name_zh
+        assert fetched == []  # held and current: not fetched again
+
+        assert await here.commit(tx) is not None
+        state = await there.read(R, Reads(tables=["A1"]))
+        assert isinstance(state, State) and state.menu.name_zh == "新店名"
+        assert fetched == [keys.menu(R)]
+
+        unstamped = replace(demo.menu(), name_zh="旧格式", version=3)
+        await redis.set(keys.menu(R), codec.pack(unstamped.to_dict()))
+        for _ in range(2):  # fetched each time, decoded once
+            assert (await there.menu(R)).name_zh == "旧格式"
+        assert fetched == [keys.menu(R)] * 3
+    finally:
+        del redis.get
+    await redis.delete(keys.menu(R))
+    with pytest.raises(NotFound):
+        await there.menu(R)
