@@ -17,7 +17,9 @@ each order was due). Orders are about four dishes, spread over every table. Figu
 p50 / p99 ms, and the CPU (cores) of the server, Redis, PostgreSQL and the load generator over
 the phase. The medians over rounds are printed and everything goes to ``accept.json``.
 With ``--py-spy`` the API is profiled during its last closed loop (``api-profile.txt``, the
-functions with the most samples, and ``api-flame.svg``).
+functions with the most samples, and ``api-flame.svg``); with ``--sample`` it runs under
+``benchmarks.sampled``, which samples its own CPU time during that loop (``api-samples.txt``;
+on this kind of machine the better guide, see that module).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def _pids(pid: int) -> list[int]:
 
 def phase(name: str, url: str, server: subprocess.Popen[bytes], pg: EmbeddedPostgres,
           rd: EmbeddedRedis, plan: Path, seconds: float, connections: int, rate: float,
-          out: Path, profile: bool = False) -> dict[str, Any]:
+          out: Path, profile: bool = False, sample: bool = False) -> dict[str, Any]:
     load = [sys.executable, "-m", "benchmarks.accept_load", "--url", url, "--plan", str(plan),
             "--seconds", str(seconds), "--connections", str(connections)]
     if rate:
@@ -95,6 +97,8 @@ def phase(name: str, url: str, server: subprocess.Popen[bytes], pg: EmbeddedPost
         "generator": lambda: _pids(gen.pid) if gen.poll() is None else [],
     })
     meter.start()
+    if sample:
+        server.send_signal(signal.SIGUSR1)  # benchmarks.sampled: start
     spy = None
     if profile:
         spy = subprocess.Popen(
@@ -104,6 +108,8 @@ def phase(name: str, url: str, server: subprocess.Popen[bytes], pg: EmbeddedPost
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stdout, _ = gen.communicate(timeout=seconds + 120)
     cores = meter.stop()
+    if sample:
+        server.send_signal(signal.SIGUSR2)  # stop and write the stacks
     if spy is not None:
         spy.wait(timeout=60)
     result: dict[str, Any] = json.loads(stdout.decode().strip().splitlines()[-1])
@@ -168,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=3000, help="open-loop orders/s (0: skip)")
     parser.add_argument("--only", choices=("api", "baseline"), default=None)
     parser.add_argument("--py-spy", action="store_true", help="profile the API's last round")
+    parser.add_argument("--sample", action="store_true",
+                        help="sample the API's own CPU time in its last round")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     out = args.out or ROOT / "artifacts" / "accept" / time.strftime("%Y%m%d-%H%M%S")
@@ -197,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         urls = {"api": f"http://127.0.0.1:{api_port}",
                 "baseline": f"http://127.0.0.1:{base_port}"}
         if args.only != "baseline":
-            servers["api"] = _spawn(["-m", "api"], env, out / "api.log")
+            sampled = ["-m", "benchmarks.sampled", "--out", str(out / "api-samples.raw"), "api"]
+            servers["api"] = _spawn(sampled if args.sample else ["-m", "api"], env,
+                                    out / "api.log")
         if args.only != "api":
             servers["baseline"] = _spawn(["-m", "benchmarks.accept_baseline", "--port",
                                           str(base_port)], env, out / "baseline.log")
@@ -209,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 last = n == args.rounds - 1
                 r = phase(name, urls[name], proc, pg, rd, plan_path, args.seconds,
                           args.connections, 0, out, profile=args.py_spy and last
-                          and name == "api")
+                          and name == "api", sample=args.sample and last and name == "api")
                 results.append(r)
                 print(json.dumps(r), flush=True)
                 if args.rate:
@@ -224,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         pg.stop(remove=False)
         subprocess.run(["rm", "-rf", str(tmp)], check=False)
     summarise_profile(out / "api-profile.raw", out / "api-profile.txt")
+    summarise_profile(out / "api-samples.raw", out / "api-samples.txt")
     table = medians(results)
     (out / "accept.json").write_text(json.dumps({"medians": table, "runs": results}, indent=1))
     print(f"\nmedians of {args.rounds} rounds of {args.seconds:g} s ({out}):")
