@@ -229,10 +229,19 @@ class Menu:
                 return s
         return None
 
+    @cached_property
+    def _offers(self) -> dict[str, tuple[Offer, ...]]:
+        by_dish: dict[str, list[Offer]] = {}
+        for o in self.offers:
+            by_dish.setdefault(o.dish_id, []).append(o)
+        return {dish_id: tuple(offers) for dish_id, offers in by_dish.items()}
+
     def price_at(self, dish: Dish, now_ms: int) -> int:
         """The dish's price now: the lowest active offer, else the list price."""
-        prices = [o.price_fen for o in self.offers if o.dish_id == dish.id and o.active_at(now_ms)]
-        return min([dish.price_fen, *prices])
+        offers = self._offers.get(dish.id)
+        if offers is None:
+            return dish.price_fen
+        return min([dish.price_fen, *(o.price_fen for o in offers if o.active_at(now_ms))])
 
     def to_dict(self) -> dict[str, Any]:
         return {

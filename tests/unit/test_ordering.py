@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from kitchen import demo, ordering
 from kitchen.errors import InvalidInput, NotFound, SoldOut
-from kitchen.model import DishStatus
+from kitchen.model import DishStatus, Offer
 
 MENU = demo.menu(now_ms=1_000_000)
 
@@ -52,6 +53,18 @@ def test_an_active_offer_sets_the_price() -> None:
     assert ordering.new_order(MENU, "o", "A1", "s", 1, items, now).total_fen == 9900
     later = MENU.offers[0].ends_at + 1
     assert ordering.new_order(MENU, "o", "A1", "s", 1, items, later).total_fen == 12800
+
+
+def test_the_lowest_active_offer_of_the_dish_wins() -> None:
+    """Offers of other dishes, and offers not yet or no longer running, change nothing."""
+    list_price = MENU.dish("d16").price_fen  # type: ignore[union-attr]
+    menu = replace(MENU, offers=(
+        Offer("a", "d16", 9000, 100, 200), Offer("b", "d16", 9500, 100, 300),
+        Offer("c", "d01", 1, 0, 10**15), Offer("d", "d16", 1, 500, 600)))
+    items = ordering.parse_items([{"dish_id": "d16"}])
+    prices = [ordering.new_order(menu, "o", "A1", "s", 1, items, t).total_fen
+              for t in (50, 150, 250, 350, 550)]
+    assert prices == [list_price, 9000, 9500, list_price, 1]
 
 
 def test_a_set_meal_becomes_its_dishes_at_the_set_price() -> None:
