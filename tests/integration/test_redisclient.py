@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from kitchen import redisclient
+from kitchen.batching import PackedConnection
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -51,3 +52,22 @@ async def test_a_wait_past_its_limit_fails_clearly(redis_url: str) -> None:
         await client.aclose()
     assert results[0] is None
     assert isinstance(results[1], RedisConnectionError)
+
+
+async def test_commands_are_packed_in_c_and_mean_the_same(redis_url: str) -> None:
+    """Text, bytes and numbers arrive as redis-py's own packing would send them."""
+    client = redisclient.connect(redis_url, decode_responses=False)
+    plain = aioredis.Redis.from_url(redis_url)
+    try:
+        assert client.connection_pool.connection_class is PackedConnection
+        await client.hset("k:packed", mapping={"名": "宫保鸡丁", "b": b"\x00\xff", "n": 7,
+                                                "f": 2.5})
+        await client.xadd("k:packed:log", {"e": b"\x81\xa1t\x01"}, maxlen=10)
+        assert await plain.hgetall("k:packed") == {
+            "名".encode(): "宫保鸡丁".encode(), b"b": b"\x00\xff", b"n": b"7", b"f": b"2.5"}
+        ((_, fields),) = await plain.xrange("k:packed:log")
+        assert fields == {b"e": b"\x81\xa1t\x01"}
+    finally:
+        await plain.delete("k:packed", "k:packed:log")
+        await client.aclose()
+        await plain.aclose()
