@@ -6,7 +6,9 @@ in one hash slot and runs unchanged on Redis Cluster.
 
     k:{R}:log            stream   the restaurant's ordered event log (field ``e`` = msgpack event)
     k:{R}:epoch          string   identity of the log; changes when the log is rebuilt
-    k:{R}:menu           string   msgpack of the Menu (version inside)
+    k:{R}:menu           string   msgpack of the Menu (version inside), ending in a digest of
+                                  itself that commands check instead of reading it all
+                                  (``store.pack_menu``)
     k:{R}:stock          hash     dish_id → remaining (absent = unlimited)
     k:{R}:tables         hash     table_no → msgpack TableState
     k:{R}:orders         hash     order_id → msgpack Order (today's orders)
