@@ -42,7 +42,8 @@ class Coalesced:
         held = self._held
         if held is not None:
             self._held = None
-            self._transport.write(held)
+            if not self._transport.is_closing():  # the peer may have gone meanwhile
+                self._transport.write(held)
 
     def writelines(self, lines: Any) -> None:
         self.flush()

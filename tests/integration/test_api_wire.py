@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 import uvicorn
+import uvloop
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from api.wire import CoalescingHttp
+from api.wire import Coalesced, CoalescingHttp
 
 WRITES: list[bytes] = []
 
@@ -123,3 +124,32 @@ async def test_the_websocket_upgrade_still_works(server: int) -> None:
     async with websockets.connect(f"ws://127.0.0.1:{server}/ws") as ws:
         await ws.send("kitchen")
         assert await ws.recv() == "hello kitchen"
+
+
+def test_what_is_held_for_a_connection_closed_meanwhile_is_dropped_quietly() -> None:
+    """A streamed head held to the end of the turn, the peer gone before it: no write on a
+    closed transport (uvloop, which the API runs on, raises in the loop's callback)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_closed_meanwhile())
+
+
+async def _closed_meanwhile() -> None:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    transport: Any = writer.transport
+    errors: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    try:
+        coalesced = Coalesced(transport, loop)
+        transport.close()  # the peer is gone: the loop has closed the connection ...
+        await asyncio.sleep(0.05)
+        coalesced.write(b"HTTP/1.1 200 OK\r\n\r\n")  # ... when a head is written, held
+        await asyncio.sleep(0.05)  # the turn ends: the held head is dropped
+        assert coalesced.get_write_buffer_size() == 0
+        assert errors == []
+    finally:
+        loop.set_exception_handler(None)
+        server.close()
+        await server.wait_closed()
