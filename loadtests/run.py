@@ -9,7 +9,9 @@
 3. Locust headless with ``loadtests/<profile>.conf`` — one process, or a master and
    ``--workers`` worker processes (distributed mode) — writing ``report.html`` and
    ``stats_*.csv`` into the output folder;
-4. ``loadtests.check`` against PostgreSQL; CPU of every process over the Locust run.
+4. ``loadtests.check`` against PostgreSQL; CPU of every process over the Locust run, and
+   Redis's own stalls over the plateau (``loadtests/stalls.py``: its latency monitor, which
+   tells a slow disk sync from a slow command).
 
 ``--redis-fsync everysec`` runs Redis with ``appendfsync everysec`` instead of the shipped
 ``always`` (to see what the disk's syncs cost the latencies).
@@ -46,6 +48,7 @@ from kitchen.settings import Settings
 from loadtests import check, cpu, ledger, seed
 from loadtests.plan import Plan
 from loadtests.probe import Probe
+from loadtests.stalls import Stalls
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -292,6 +295,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     if "window" in summary["cores"]:
         print(f"cores used over the plateau: {json.dumps(summary['cores']['window'])}")
     print(f"check: {json.dumps(summary['check'])}")
+    if "redis_stalls" in summary:
+        print(f"Redis's stalls over the plateau (its latency monitor): "
+              f"{json.dumps(summary['redis_stalls'])}")
     if "probe" in summary:
         print(f"probe (orders placed outside Locust): {json.dumps(summary['probe'])}")
 
@@ -326,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = out / "run"
     system = System(out, args.redis_fsync)
     probe: Probe | None = None
+    stalls: Stalls | None = None
     try:
         t0 = time.monotonic()
         settings = system.start()
@@ -342,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"locust: {len(commands)} process(es), report in {out}", flush=True)
         warm, ramp = float(conf.get("warm-s", 15)), float(conf.get("ramp-s", 20))
         plateau = float(conf.get("plateau-s", 60))
+        stalls = Stalls(system.redis.url)
+        stalls.start()
         if args.probe_rate > 0:
             probe = Probe(plan, run_dir, start_after_s=warm + ramp + 3,
                           seconds=max(1.0, plateau - 5), rate=args.probe_rate)
@@ -356,16 +365,20 @@ def main(argv: list[str] | None = None) -> int:
         if probe is not None:
             probe.stop()
             probe.join(70)
-        rates = order_rates(run_dir, started, (warm + ramp + 3, warm + ramp + plateau))
+        window = (warm + ramp + 3, warm + ramp + plateau)
+        rates = order_rates(run_dir, started, window)
+        stalls.stop()
+        redis_stalls = stalls.summary((started + window[0], started + window[1]))
         assert settings.database_url is not None
         outcome = asyncio.run(check.check(run_dir, settings.database_url,
                                           Plan.load(plan_path), args.check_wait_s))
     finally:
         system.stop()
     summary = summarise(out, conf, cores, rates, outcome, code)
+    summary["redis_stalls"] = redis_stalls
     if probe is not None:
         summary["probe"] = probe.summary()
-        (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     print_summary(summary)
     for n in range(len(commands)):
         tail = (out / f"locust-{n}.log").read_text(errors="replace").splitlines()

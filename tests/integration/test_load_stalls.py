@@ -1,0 +1,53 @@
+"""The load run's record of Redis's own stalls: a command that holds Redis 80 ms is counted
+in the window it happened in and in no other."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from kitchen.embedded import EmbeddedRedis
+from loadtests.stalls import Stalls
+
+BUSY_80_MS = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat
+  t = redis.call('TIME')
+until t[1] * 1000000 + t[2] - start >= 80000
+return 1
+"""
+
+
+def test_a_stall_is_counted_in_its_window_only(redis_server: EmbeddedRedis) -> None:
+    stalls = Stalls(redis_server.url, threshold_ms=20, every_s=0.2)
+    stalls.start()
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        before = time.time()
+        client.eval(BUSY_80_MS, 0)
+        after = time.time() + 1
+        time.sleep(0.5)
+    finally:
+        stalls.stop()
+        client.close()
+    during = stalls.summary((before - 1, after + 1))
+    assert during["events"]["command"]["seconds"] == 1
+    assert during["events"]["command"]["max_ms"] >= 80
+    assert during["events"]["command"]["seconds_over_50_ms"] == 1
+    assert stalls.summary((before - 100, before - 2))["events"] == {}
+    assert stalls.summary((before - 1, after + 1), limit_ms=500)["events"]["command"][
+        "seconds_over_500_ms"] == 0
+
+
+def test_the_monitor_is_switched_off_after_the_run(redis_server: EmbeddedRedis) -> None:
+    stalls = Stalls(redis_server.url, threshold_ms=20, every_s=0.2)
+    stalls.start()
+    stalls.stop()
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        assert client.config_get("latency-monitor-threshold") == {
+            "latency-monitor-threshold": "0"}
+    finally:
+        client.close()
