@@ -7,29 +7,41 @@ waits for before answering, with ``appendfsync always`` as shipped), ``aof-write
 an answer: an order's read and its commit both wait. Redis keeps the last 160 seconds per
 event, so :class:`Stalls` reads them every ``every_s`` through the run and
 :meth:`Stalls.summary` counts them over the plateau.
+
+Which commands were slow comes from Redis's slow log, over the same threshold: counted by
+command, the project's Lua scripts by their file name (``EVALSHA`` gives only a digest).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import redis
 
 HISTORY_KEPT = 160  # seconds per event that Redis keeps
+SLOWLOG_KEPT = 1024
+SLOWLOG_DEFAULT_US = 10_000
 
 
 class Stalls(threading.Thread):
-    def __init__(self, url: str, *, threshold_ms: int = 5, every_s: float = 20.0) -> None:
+    def __init__(self, url: str, *, threshold_ms: int = 5, every_s: float = 5.0) -> None:
         super().__init__(name="redis-stalls", daemon=True)
         assert every_s < HISTORY_KEPT / 2, "read often enough that no second is dropped"
         self.url, self.threshold_ms, self.every_s = url, threshold_ms, every_s
         self.seen: dict[tuple[str, int], int] = {}  # (event, unix second) → longest stall, ms
+        self.slow: dict[int, tuple[int, int, str]] = {}  # slow log id → (second, µs, command)
         self.error = ""
         self._halt = threading.Event()
         self._client = redis.Redis.from_url(url, socket_timeout=10)
         self._client.config_set("latency-monitor-threshold", threshold_ms)
+        self._client.config_set("slowlog-log-slower-than", threshold_ms * 1000)
+        self._client.config_set("slowlog-max-len", SLOWLOG_KEPT)
         self._client.latency_reset()
+        self._client.slowlog_reset()
 
     def run(self) -> None:
         while not self._halt.wait(self.every_s):
@@ -42,6 +54,7 @@ class Stalls(threading.Thread):
         self._read()
         try:
             self._client.config_set("latency-monitor-threshold", 0)
+            self._client.config_set("slowlog-log-slower-than", SLOWLOG_DEFAULT_US)
         except redis.RedisError:
             pass
         self._client.close()
@@ -52,6 +65,9 @@ class Stalls(threading.Thread):
             for event in events:
                 for second, ms in self._client.latency_history(event):
                     self.seen[(event, int(second))] = int(ms)
+            for entry in self._client.slowlog_get(SLOWLOG_KEPT):
+                self.slow[int(entry["id"])] = (int(entry["start_time"]), int(entry["duration"]),
+                                               command_name(entry["command"]))
         except redis.RedisError as exc:  # Redis gone (a fault test), the rest still counts
             self.error = f"{type(exc).__name__}: {exc}"
 
@@ -67,9 +83,35 @@ class Stalls(threading.Thread):
                 row["seconds"] += 1
                 row["max_ms"] = max(row["max_ms"], ms)
                 row[f"seconds_over_{limit_ms}_ms"] += ms >= limit_ms
+        slow: dict[str, dict[str, int]] = {}
+        for second, us, name in self.slow.values():
+            if lo <= second < hi:
+                row = slow.setdefault(name, {"count": 0, "max_ms": 0})
+                row["count"] += 1
+                row["max_ms"] = max(row["max_ms"], us // 1000)
+        out["slow_commands"] = dict(sorted(slow.items(), key=lambda kv: -kv[1]["count"]))
+        if len(self.slow) >= SLOWLOG_KEPT:
+            out["slow_commands_note"] = f"Redis kept only the last {SLOWLOG_KEPT} per read"
         if self.error:
             out["error"] = self.error
         return out
+
+
+def command_name(command: bytes | str) -> str:
+    """``XADD k:...`` → ``XADD``; ``EVALSHA <digest> ...`` of a project script → its file."""
+    words = _text(command).split(" ", 2)
+    name = words[0].upper()
+    if name in ("EVALSHA", "EVALSHA_RO") and len(words) > 1:
+        return f"{name} {scripts().get(words[1], words[1][:12])}"
+    return name
+
+
+@cache
+def scripts() -> dict[str, str]:
+    """SHA-1 digest → file name of every Lua script of the project."""
+    folder = resources.files("kitchen").joinpath("lua")
+    return {hashlib.sha1(f.read_bytes()).hexdigest(): f.name
+            for f in folder.iterdir() if f.name.endswith(".lua")}
 
 
 def _text(value: Any) -> str:

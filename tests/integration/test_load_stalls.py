@@ -1,5 +1,5 @@
 """The load run's record of Redis's own stalls: a command that holds Redis 80 ms is counted
-in the window it happened in and in no other."""
+in the window it happened in and in no other, and named; a project script by its file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import time
 import redis
 
 from kitchen.embedded import EmbeddedRedis
-from loadtests.stalls import Stalls
+from kitchen.store import COMMIT_SCRIPT
+from loadtests.stalls import Stalls, command_name
 
 BUSY_80_MS = """
 local t = redis.call('TIME')
@@ -36,7 +37,10 @@ def test_a_stall_is_counted_in_its_window_only(redis_server: EmbeddedRedis) -> N
     assert during["events"]["command"]["seconds"] == 1
     assert during["events"]["command"]["max_ms"] >= 80
     assert during["events"]["command"]["seconds_over_50_ms"] == 1
+    assert during["slow_commands"]["EVAL"]["count"] == 1
+    assert during["slow_commands"]["EVAL"]["max_ms"] >= 80
     assert stalls.summary((before - 100, before - 2))["events"] == {}
+    assert stalls.summary((before - 100, before - 2))["slow_commands"] == {}
     assert stalls.summary((before - 1, after + 1), limit_ms=500)["events"]["command"][
         "seconds_over_500_ms"] == 0
 
@@ -51,3 +55,14 @@ def test_the_monitor_is_switched_off_after_the_run(redis_server: EmbeddedRedis) 
             "latency-monitor-threshold": "0"}
     finally:
         client.close()
+
+
+def test_a_project_script_is_named_by_its_file(redis_server: EmbeddedRedis) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        sha = client.script_load(COMMIT_SCRIPT)
+    finally:
+        client.close()
+    assert command_name(f"EVALSHA {sha} 3 k:a k:b k:c".encode()) == "EVALSHA commit.lua"
+    assert command_name(b"EVALSHA 0123456789abcdef0123 1 k") == "EVALSHA 0123456789ab"
+    assert command_name(b"xreadgroup GROUP g c STREAMS k >") == "XREADGROUP"
