@@ -99,7 +99,8 @@ class Stalls(threading.Thread):
 
 def command_name(command: bytes | str) -> str:
     """``XADD k:...`` → ``XADD``; ``EVALSHA <digest> ...`` of a project script → its file."""
-    words = _text(command).split(" ", 2)
+    raw = command if isinstance(command, bytes) else command.encode()
+    words = raw.decode(errors="replace").split(" ", 2)  # arguments may be msgpack
     name = words[0].upper()
     if name in ("EVALSHA", "EVALSHA_RO") and len(words) > 1:
         return f"{name} {scripts().get(words[1], words[1][:12])}"

@@ -66,3 +66,4 @@ def test_a_project_script_is_named_by_its_file(redis_server: EmbeddedRedis) -> N
     assert command_name(f"EVALSHA {sha} 3 k:a k:b k:c".encode()) == "EVALSHA commit.lua"
     assert command_name(b"EVALSHA 0123456789abcdef0123 1 k") == "EVALSHA 0123456789ab"
     assert command_name(b"xreadgroup GROUP g c STREAMS k >") == "XREADGROUP"
+    assert command_name(b"HSET k:o o1 \x88\xa1t\xc4") == "HSET"
