@@ -10,12 +10,16 @@ event, so :class:`Stalls` reads them every ``every_s`` through the run and
 
 Which commands were slow comes from Redis's slow log, over the same threshold: counted by
 command, the project's Lua scripts by their file name (``EVALSHA`` gives only a digest).
+Where Redis's time went comes from its command statistics, read at each turn: the commands
+with the most time over the plateau (a script's time includes the commands it calls, which
+are counted under their own names too).
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -34,6 +38,7 @@ class Stalls(threading.Thread):
         self.url, self.threshold_ms, self.every_s = url, threshold_ms, every_s
         self.seen: dict[tuple[str, int], int] = {}  # (event, unix second) → longest stall, ms
         self.slow: dict[int, tuple[int, int, str]] = {}  # slow log id → (second, µs, command)
+        self.usage: list[tuple[float, dict[str, tuple[int, int]]]] = []  # (when, calls and µs)
         self.error = ""
         self._halt = threading.Event()
         self._client = redis.Redis.from_url(url, socket_timeout=10)
@@ -42,6 +47,7 @@ class Stalls(threading.Thread):
         self._client.config_set("slowlog-max-len", SLOWLOG_KEPT)
         self._client.latency_reset()
         self._client.slowlog_reset()
+        self._read()
 
     def run(self) -> None:
         while not self._halt.wait(self.every_s):
@@ -65,6 +71,10 @@ class Stalls(threading.Thread):
             for event in events:
                 for second, ms in self._client.latency_history(event):
                     self.seen[(event, int(second))] = int(ms)
+            stats = self._client.info("commandstats")
+            self.usage.append((time.time(), {
+                name.removeprefix("cmdstat_"): (int(row["calls"]), int(row["usec"]))
+                for name, row in stats.items()}))
             for entry in self._client.slowlog_get(SLOWLOG_KEPT):
                 self.slow[int(entry["id"])] = (int(entry["start_time"]), int(entry["duration"]),
                                                command_name(entry["command"]))
@@ -90,11 +100,30 @@ class Stalls(threading.Thread):
                 row["count"] += 1
                 row["max_ms"] = max(row["max_ms"], us // 1000)
         out["slow_commands"] = dict(sorted(slow.items(), key=lambda kv: -kv[1]["count"]))
+        out["busiest_commands"] = self._busiest(lo, hi)
         if len(self.slow) >= SLOWLOG_KEPT:
             out["slow_commands_note"] = f"Redis kept only the last {SLOWLOG_KEPT} per read"
         if self.error:
             out["error"] = self.error
         return out
+
+
+    def _busiest(self, lo: float, hi: float, most: int = 10) -> dict[str, Any]:
+        """The commands with the most of Redis's time between the reads nearest ``lo`` and
+        ``hi``."""
+        inside = [u for u in self.usage if lo - self.every_s <= u[0] <= hi + self.every_s]
+        if len(inside) < 2:
+            return {}
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        rows = []
+        for name, (calls, usec) in last.items():
+            calls0, usec0 = first.get(name, (0, 0))
+            if usec > usec0:
+                rows.append((usec - usec0, calls - calls0, name))
+        rows.sort(reverse=True)
+        return {"seconds": round(t1 - t0, 1), "commands": {
+            name: {"calls": calls, "ms": usec // 1000, "us_per_call": round(usec / calls, 1)}
+            for usec, calls, name in rows[:most] if calls}}
 
 
 def command_name(command: bytes | str) -> str:

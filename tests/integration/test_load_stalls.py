@@ -38,6 +38,9 @@ def test_a_stall_is_counted_in_its_window_only(redis_server: EmbeddedRedis) -> N
     assert during["events"]["command"]["max_ms"] >= 80
     assert during["events"]["command"]["seconds_over_50_ms"] == 1
     assert during["slow_commands"]["EVAL"]["count"] == 1
+    busiest = during["busiest_commands"]["commands"]
+    assert next(iter(busiest)) == "eval", "the 80 ms script took most of Redis's time"
+    assert busiest["eval"]["calls"] == 1 and busiest["eval"]["ms"] >= 80
     assert during["slow_commands"]["EVAL"]["max_ms"] >= 80
     assert stalls.summary((before - 100, before - 2))["events"] == {}
     assert stalls.summary((before - 100, before - 2))["slow_commands"] == {}
