@@ -38,6 +38,7 @@ def test_a_stall_is_counted_in_its_window_only(redis_server: EmbeddedRedis) -> N
     assert during["events"]["command"]["max_ms"] >= 80
     assert during["events"]["command"]["seconds_over_50_ms"] == 1
     assert during["slow_commands"]["EVAL"]["count"] == 1
+    assert "slow_commands_note" not in during
     busiest = during["busiest_commands"]["commands"]
     assert next(iter(busiest)) == "eval", "the 80 ms script took most of Redis's time"
     assert busiest["eval"]["calls"] == 1 and busiest["eval"]["ms"] >= 80
@@ -70,3 +71,21 @@ def test_a_project_script_is_named_by_its_file(redis_server: EmbeddedRedis) -> N
     assert command_name(b"EVALSHA 0123456789abcdef0123 1 k") == "EVALSHA 0123456789ab"
     assert command_name(b"xreadgroup GROUP g c STREAMS k >") == "XREADGROUP"
     assert command_name(b"HSET k:o o1 \x88\xa1t\xc4") == "HSET"
+
+
+def test_slow_commands_beyond_what_redis_keeps_are_said_to_be_missing(
+        redis_server: EmbeddedRedis) -> None:
+    stalls = Stalls(redis_server.url, threshold_ms=0, every_s=30)  # every command is "slow"
+    stalls.start()
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for n in range(1_500):
+            pipe.set(f"stalls:{n}", n)
+        pipe.execute()
+    finally:
+        stalls.stop()
+        client.close()
+    summary = stalls.summary((time.time() - 60, time.time() + 1))
+    assert "not counted" in summary["slow_commands_note"]
+    assert summary["slow_commands"]["SET"]["count"] <= 1_024
