@@ -332,7 +332,6 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = out / "run"
     system = System(out, args.redis_fsync)
     probe: Probe | None = None
-    stalls: Stalls | None = None
     try:
         t0 = time.monotonic()
         settings = system.start()
@@ -360,12 +359,12 @@ def main(argv: list[str] | None = None) -> int:
         # the shape's length, Locust's stop timeout and start-up, and as much again for a
         # machine running slow
         deadline = 2 * (rush + float(conf.get("stop-timeout", 15)) + 60)
+        window = (warm + ramp + 3, warm + ramp + plateau)  # seconds after Locust's start
         code, cores, started = run_locust(commands, out, system.groups(), deadline,
-                                          window=(warm + ramp + 3, warm + ramp + plateau))
+                                          window=window)
         if probe is not None:
             probe.stop()
             probe.join(70)
-        window = (warm + ramp + 3, warm + ramp + plateau)
         rates = order_rates(run_dir, started, window)
         stalls.stop()
         redis_stalls = stalls.summary((started + window[0], started + window[1]))
