@@ -173,12 +173,6 @@ async def _at_least(pool: asyncpg.Pool[Any], n: int) -> bool:
     return await _count(pool) >= n
 
 
-async def _in_transaction(pool: asyncpg.Pool[Any], name: str) -> bool:
-    return bool(await pool.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
-        "AND xact_start IS NOT NULL AND pid <> pg_backend_pid()", name))
-
-
 async def _pending(redis: aioredis.Redis) -> int:
     try:
         return int((await redis.xpending(keys.log(R), GROUP))["pending"])
@@ -192,26 +186,38 @@ async def _count(pool: asyncpg.Pool[Any]) -> int:
 
 async def _kill_mid_batch(proc: Any, pool: asyncpg.Pool[Any], redis: aioredis.Redis,
                           consumer: str, after: int) -> None:
-    """Once ``after`` orders are written, SIGKILL the worker the moment one of its batch
-    transactions is open (orders keep coming meanwhile, so it always has work)."""
+    """Once ``after`` orders are written, SIGKILL the worker inside one of its batch
+    transactions (orders keep coming meanwhile, so it always has work).
+
+    The test holds the ``events`` table (every batch writes it first) until the worker's
+    batch waits on it, stops the worker there, lets the table go, and kills the worker once
+    PostgreSQL has run the batch and waits for the COMMIT that will never come."""
+    name = f"workers {consumer}"
     await until(lambda: _at_least(pool, after), limit_s=20, what=f"{after} orders written")
-    await until(lambda: _frozen_mid_batch(proc, pool, redis, f"workers {consumer}"),
-                limit_s=20, what="the worker frozen inside a batch")
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            await until(lambda: _waiting_on_lock(pool, name), limit_s=20,
+                        what="the worker's batch waiting for the events table")
+            os.kill(proc.pid, signal.SIGSTOP)
+    await until(lambda: _idle_in_transaction(pool, name), limit_s=20,
+                what="the batch run, its COMMIT not sent")
+    assert await _pending(redis) > 0  # read, not acknowledged: inside the batch
     os.kill(proc.pid, signal.SIGKILL)
     await asyncio.to_thread(proc.wait)
-    assert await _pending(redis) > 0  # read, not acknowledged: killed inside the batch
+    assert await _pending(redis) > 0
 
 
-async def _frozen_mid_batch(proc: Any, pool: asyncpg.Pool[Any], redis: aioredis.Redis,
-                            name: str) -> bool:
-    """SIGSTOP the worker; keep it stopped (True) if it holds entries it has not acked and its
-    batch transaction is open in PostgreSQL, else let it go on (SIGCONT, False)."""
-    os.kill(proc.pid, signal.SIGSTOP)
-    await asyncio.sleep(0.02)  # the database session settles: idle in transaction, or idle
-    if await _pending(redis) > 0 and await _in_transaction(pool, name):
-        return True
-    os.kill(proc.pid, signal.SIGCONT)
-    return False
+async def _waiting_on_lock(pool: asyncpg.Pool[Any], name: str) -> bool:
+    return bool(await pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+        "AND wait_event_type = 'Lock'", name))
+
+
+async def _idle_in_transaction(pool: asyncpg.Pool[Any], name: str) -> bool:
+    return bool(await pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+        "AND state = 'idle in transaction'", name))
 
 
 async def _keep_ordering(svc: Service, placed: list[str], stop: asyncio.Event) -> None:
