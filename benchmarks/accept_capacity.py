@@ -165,6 +165,28 @@ def medians(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+TARGET_ORDERS_PER_S = 3_000  # the issue's target for one API process, closed loop
+TARGET_P99_MS = 50.0
+
+
+def versus(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The API against the baseline, closed loop, round by round (the share is what carries
+    over from one hour of a shared machine to another), and the API against the target."""
+    closed = {name: [r for r in results if r["contestant"] == name and r["mode"] == "closed"]
+              for name in ("api", "baseline")}
+    shares = [round(a["orders_per_s"] / b["orders_per_s"], 3)
+              for a, b in zip(closed["api"], closed["baseline"], strict=False)
+              if b["orders_per_s"]]
+    out: dict[str, Any] = {"api_share_of_baseline": shares}
+    if closed["api"]:
+        rate = statistics.median(r["orders_per_s"] for r in closed["api"])
+        p99 = statistics.median(r["p99_ms"] for r in closed["api"])
+        out["target"] = {"orders_per_s": TARGET_ORDERS_PER_S, "p99_ms": TARGET_P99_MS,
+                         "api_orders_per_s": round(rate, 1), "api_p99_ms": round(p99, 2),
+                         "met": rate >= TARGET_ORDERS_PER_S and p99 < TARGET_P99_MS}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--restaurants", type=int, default=1000)
@@ -236,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     summarise_profile(out / "api-profile.raw", out / "api-profile.txt")
     summarise_profile(out / "api-samples.raw", out / "api-samples.txt")
     table = medians(results)
-    (out / "accept.json").write_text(json.dumps({"medians": table, "runs": results}, indent=1))
+    against = versus(results)
+    (out / "accept.json").write_text(json.dumps({"medians": table, "versus": against,
+                                                 "runs": results}, indent=1))
     print(f"\nmedians of {args.rounds} rounds of {args.seconds:g} s ({out}):")
     print(f"{'contestant':10} {'mode':6} {'orders/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'server':>7} {'redis':>6} {'pg':>6} {'gen':>6} {'machine':>8}")
@@ -245,6 +269,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['p50_ms']:>7} {row['p99_ms']:>7} {row['server_cores']:>7} "
               f"{row['redis_cores']:>6} {row['postgres_cores']:>6} "
               f"{row['generator_cores']:>6} {row['machine_busy']:>8}")
+    if against["api_share_of_baseline"]:
+        print("api / baseline, closed loop, round by round: "
+              + " · ".join(f"{share:.0%}" for share in against["api_share_of_baseline"]))
+    if "target" in against:
+        t = against["target"]
+        print(f"target (one api ≥ {t['orders_per_s']:,} orders/s, p99 < {t['p99_ms']:g} ms): "
+              f"{'met' if t['met'] else 'NOT met'} ({t['api_orders_per_s']:,} orders/s, "
+              f"p99 {t['api_p99_ms']} ms; medians of the closed loop)")
     return 0
 
 
