@@ -225,14 +225,20 @@ def parsed(pipe: Pipeline, replies: list[Any]) -> list[Any]:
     return out
 
 
+def packed_options(url: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Client options for ``url`` with commands packed in C (:class:`PackedConnection`) over
+    plain TCP (``redis://``); other URLs (TLS, sockets) keep their own connection class, and
+    a connection class already given is kept."""
+    if url.startswith("redis://"):
+        options.setdefault("connection_class", PackedConnection)
+    return options
+
+
 def trips_client(url: str, timeout: float) -> Redis:
     """A client for a :class:`Batcher` given ``timeout``: no per-reply timeouts, C packing
     (for ``redis://`` URLs; others keep their own connection class)."""
-    options: dict[str, Any] = {"decode_responses": False, "socket_timeout": None,
-                               "socket_connect_timeout": timeout}
-    if url.startswith("redis://"):
-        options["connection_class"] = PackedConnection
-    return Redis.from_url(url, **options)
+    return Redis.from_url(url, **packed_options(url, {
+        "decode_responses": False, "socket_timeout": None, "socket_connect_timeout": timeout}))
 
 
 class Batcher:

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-
 class _Factory:
     """The default of a field with a default factory (shown as dataclasses shows it)."""
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from kitchen.batching import PackedConnection
+from kitchen.batching import packed_options
 
 MAX_CONNECTIONS = 100
 WAIT_S = 5.0
@@ -28,8 +28,6 @@ def connect(url: str, *, max_connections: int = MAX_CONNECTIONS, wait_s: float =
             **options: Any) -> Redis:
     """A client of ``url`` (options as for ``Redis.from_url``) whose commands wait for a
     free pooled connection; it owns its pool (``aclose`` closes both)."""
-    if url.startswith("redis://"):
-        options.setdefault("connection_class", PackedConnection)
     pool = BlockingConnectionPool.from_url(url, max_connections=max_connections,
-                                           timeout=wait_s, **options)
+                                           timeout=wait_s, **packed_options(url, options))
     return Redis.from_pool(pool)
