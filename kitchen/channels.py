@@ -7,8 +7,11 @@
     menu:R         sold-out marks and menu changes (every screen of restaurant R may listen)
     all:R          everything of restaurant R (merchant dashboards, printers)
 
-A ticket reaches every station that has one of its dishes. Because events carry whole orders,
-a screen that gets an event simply replaces the order it shows.
+A ticket reaches every station that has one of its dishes; a move of some dishes (start,
+bump, recall, an urge, a return) reaches only the stations of those dishes, so a station's
+tablet is not woken by the other stations' work on the same ticket. Because events carry
+whole orders, a screen that gets an event simply replaces the order it shows (a station shows
+only its own dishes, so what it holds of the others' may be older: it never shows them).
 """
 
 from __future__ import annotations
@@ -51,10 +54,32 @@ def parse(name: str) -> tuple[str, str, str]:
     raise ValueError(f"malformed channel {name!r}")
 
 
-def _order_channels(r: str, order: dict[str, Any]) -> set[str]:
+# events about one dish of an order, named by ``line_id``
+_ONE_DISH = frozenset({"dish.urged", "dish.overdue", "dish.return_requested", "dish.returned",
+                       "dish.return_refused"})
+
+
+def _order_channels(r: str, order: dict[str, Any], stations: set[str] | None = None
+                    ) -> set[str]:
+    """The pass, the table, the board and ``stations`` (None: every station of the order)."""
     out = {expo(r), table(r, str(order["table_no"])), board(r)}
-    out.update(station(r, str(ln["station_id"])) for ln in order.get("lines", ()))
+    if stations is None:
+        stations = {str(ln["station_id"]) for ln in order.get("lines", ())}
+    out.update(station(r, s) for s in stations)
     return out
+
+
+def _dish_stations(kind: str, p: dict[str, Any]) -> set[str] | None:
+    """The stations whose dishes an event moves, when it is about some dishes of its order
+    only; None when it is about the whole order (or names no dish it carries)."""
+    if kind == "dish.status_changed":
+        got = {str(c["station_id"]) for c in p.get("changes", ())}
+    elif kind in _ONE_DISH:
+        line = p.get("line_id")
+        got = {str(ln["station_id"]) for ln in p["order"].get("lines", ()) if ln["id"] == line}
+    else:
+        return None
+    return got or None
 
 
 def _table_channels(r: str, t: dict[str, Any]) -> set[str]:
@@ -66,7 +91,7 @@ def route(env: Envelope) -> frozenset[str]:
     r, p, kind = env.restaurant_id, env.payload, env.type
     out = {everything(r)}
     if "order" in p:
-        out |= _order_channels(r, p["order"])
+        out |= _order_channels(r, p["order"], _dish_stations(kind, p))
     for o in p.get("orders", ()):
         out |= _order_channels(r, o)
     for key in ("table", "source", "target"):
