@@ -160,6 +160,12 @@ class Feed:
                 return False
         return window is not None
 
+    async def catch_up(self, restaurant_id: str, key: tuple[int, int], within: float) -> bool:
+        """Read the restaurant's log at once, and wait until the window has read up to ``key``
+        (a position seen in Redis just now), at most ``within`` seconds."""
+        self.hints.again([self._key(restaurant_id)])
+        return await self.reach(restaurant_id, key, within)
+
     # ------------------------------------------------------------------ loops
 
     async def _read_loop(self) -> None:

@@ -285,7 +285,7 @@ class Hub:
             if resume is not None and resume.pos > self.feed.windows[r].last:
                 await self.feed.reach(r, resume.pos, CATCH_UP_S)
         if conn.claims.role == "diner":
-            await self._learn_tables(new)
+            await self._learn_tables(new, conn)
         if self._is_revoked(conn.claims):
             self._close(conn, protocol.CLOSE_UNAUTHORIZED, "token revoked")
             return
@@ -299,11 +299,22 @@ class Hub:
         kind, restaurant, table = channels.parse(name)
         return kind != "table" or self.sessions.allows(conn.claims, restaurant, table)
 
-    async def _learn_tables(self, names: Sequence[str]) -> None:
-        """Read the session of each table this hub has no event of yet (once per table)."""
+    async def _learn_tables(self, names: Sequence[str], conn: Conn) -> None:
+        """Read the session of each table this hub has no event of yet (once per table). A
+        table whose session, as this hub knows it, is not the token's: catch up with the
+        log first (the seating that began the token's session may be in it, unread), so
+        the phone is judged on the present, and the phones of the session before are
+        closed at the event that ended it, not later."""
         for name in names:
             kind, r, table = channels.parse(name)
-            if kind != "table" or self.sessions.current(r, table) is not None:
+            if kind != "table":
+                continue
+            if self.sessions.current(r, table) is not None:
+                if not self.sessions.allows(conn.claims, r, table):
+                    newest: Any = await self.feed.redis.xrevrange(keys.log(r), count=1)
+                    if newest:
+                        await self.feed.catch_up(r, protocol.parse_pos(newest[0][0].decode()),
+                                                 CATCH_UP_S)
                 continue
             pipe = self.feed.redis.pipeline(transaction=True)
             pipe.hget(keys.tables(r), table)

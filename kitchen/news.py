@@ -165,6 +165,11 @@ class Hints:
         """While false, the reader reads every log in its blocking read instead."""
         return self.news.live
 
+    @property
+    def next_sweep(self) -> float:
+        """``time.monotonic()`` of the next read of every log (0: at the next read)."""
+        return self._sweep_at
+
     def _hinted(self, key: bytes) -> None:
         if self.follows(key):
             self._keys.add(key)
