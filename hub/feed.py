@@ -160,11 +160,14 @@ class Feed:
                 return False
         return window is not None
 
-    async def catch_up(self, restaurant_id: str, key: tuple[int, int], within: float) -> bool:
-        """Read the restaurant's log at once, and wait until the window has read up to ``key``
-        (a position seen in Redis just now), at most ``within`` seconds."""
+    async def catch_up(self, restaurant_id: str, within: float) -> bool:
+        """Read the restaurant's log at once, up to its newest entry now, waiting at most
+        ``within`` seconds."""
+        newest = await self.redis.xrevrange(keys.log(restaurant_id), count=1)
+        if not newest:
+            return restaurant_id in self.windows
         self.hints.again([self._key(restaurant_id)])
-        return await self.reach(restaurant_id, key, within)
+        return await self.reach(restaurant_id, parse_pos(_text(newest[0][0])), within)
 
     # ------------------------------------------------------------------ loops
 

@@ -311,10 +311,7 @@ class Hub:
                 continue
             if self.sessions.current(r, table) is not None:
                 if not self.sessions.allows(conn.claims, r, table):
-                    newest: Any = await self.feed.redis.xrevrange(keys.log(r), count=1)
-                    if newest:
-                        await self.feed.catch_up(r, protocol.parse_pos(newest[0][0].decode()),
-                                                 CATCH_UP_S)
+                    await self.feed.catch_up(r, CATCH_UP_S)
                 continue
             pipe = self.feed.redis.pipeline(transaction=True)
             pipe.hget(keys.tables(r), table)
