@@ -17,7 +17,7 @@ import random
 import socket
 import time
 import weakref
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
@@ -39,6 +39,7 @@ from hub.registry import Registry
 from hub.sessions import Sessions, session_of
 from hub.window import Entry, Window
 from kitchen import channels, codec, keys, tokens
+from kitchen.codec import Envelope
 from kitchen.errors import AuthError, ConfigError
 from kitchen.settings import Settings
 from kitchen.tokens import Claims
@@ -250,14 +251,19 @@ class Hub:
         """WebSocket pings for every connection from one task, instead of websockets' task and
         timer per connection (about 2 KB each): every PING_INTERVAL_S / PING_SLOTS seconds,
         one slot of the connections. A connection whose ping of the previous round (sent
-        PING_INTERVAL_S ago) got no pong is closed with 1011; the others get a new ping."""
+        PING_INTERVAL_S ago) got no pong is closed with 1011; one whose token has expired
+        meanwhile, with 4001 (the API refuses that token too); the others get a new ping."""
         tick = 0
         while True:
             await asyncio.sleep(PING_INTERVAL_S / PING_SLOTS)
             tick += 1
+            now = time.time()
             for conn in list(self.registry.conns.values()):
                 if conn.slot == tick % PING_SLOTS and conn.is_open:
-                    self._ping(conn)
+                    if _expired(conn.claims, now):
+                        self._close(conn, protocol.CLOSE_UNAUTHORIZED, TOKEN_EXPIRED)
+                    else:
+                        self._ping(conn)
 
     def _ping(self, conn: Conn) -> None:
         if conn.ping is not None and not _answered(conn.ping):
@@ -269,6 +275,10 @@ class Hub:
     # ------------------------------------------------------------------ subscribe
 
     async def _subscribe(self, conn: Conn, req: Subscribe) -> None:
+        if _expired(conn.claims, time.time()):
+            self._refuse(conn, ProtocolError("unauthorized", TOKEN_EXPIRED, request_id=req.id))
+            self._close(conn, protocol.CLOSE_UNAUTHORIZED, TOKEN_EXPIRED)
+            return
         for name in req.channels:
             protocol.authorise(conn.claims, name, req.id)
         new = [name for name in req.channels if name not in conn.channels]
@@ -369,9 +379,25 @@ class Hub:
         events = window.since(resume.pos)
         if events is None:
             return "too_old", []
+        if conn.claims.role == "diner" and resume.pos < self._session_floor(window, names):
+            return "session", []  # the replay would show the guests before
         had = conn.channels
         return None, [e for e in events if not names.isdisjoint(e.routes)
                       and had.isdisjoint(e.routes)]
+
+    def _session_floor(self, window: Window, names: set[str]) -> tuple[int, int]:
+        """The newest position at which the present session of one of these tables began."""
+        floor = window.floor
+        for name in names:
+            kind, r, table = channels.parse(name)
+            if kind != "table":
+                continue
+
+            def history(name: str = name) -> Iterator[tuple[tuple[int, int], Envelope]]:
+                return ((e.key, e.env) for e in reversed(window.entries) if name in e.routes)
+
+            floor = max(floor, self.sessions.floor(r, table, history, window.floor))
+        return floor
 
     # ------------------------------------------------------------------ fan-out
 
@@ -447,6 +473,7 @@ class Hub:
 
 
 SESSION_ENDED = "this table's session has ended; scan the code on the table again"
+TOKEN_EXPIRED = "token expired"
 
 LIMITS = {
     "max_frame_bytes": protocol.MAX_FRAME_BYTES,
@@ -464,6 +491,11 @@ def _shed_handshake(ws: ServerConnection) -> None:
     only checks that a request was received once the connection is open."""
     ws.request = _HANDSHAKE_DONE
     ws.response = None
+
+
+def _expired(claims: Claims, now: float) -> bool:
+    """Past the token's expiry (0: it never expires)."""
+    return bool(claims.exp) and claims.exp < now
 
 
 def _answered(sent: asyncio.Future[Awaitable[float]]) -> bool:

@@ -5,11 +5,16 @@ The API refuses such a token at once. The hub learns each table's session from t
 reads anyway (every table event carries the table's whole state) — or, for a table it has no
 event of yet, from one read of the live state — and a phone of an ended session gets nothing
 more of that table: its connection is closed and a new subscription is refused.
+
+A phone that resumes replays only what happened at its table in its own session: each table
+also has a *floor*, the log position its present session began at (the event that seated the
+guests, or the last event that showed the table under another session). A phone resuming from
+before it loads the table's snapshot instead (the hub answers ``reload``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kitchen.codec import Envelope
@@ -26,11 +31,18 @@ def session_of(table: Mapping[str, Any]) -> str:
     return str(table.get("session", ""))
 
 
+def sessions_shown(env: Envelope, table_no: str) -> set[str]:
+    """The sessions an event shows table ``table_no`` under (the table states it carries)."""
+    return {session_of(t) for key in TABLE_KEYS
+            if isinstance(t := env.payload.get(key), dict) and str(t.get("no")) == table_no}
+
+
 class Sessions:
-    """Table → (current session, log position it was learned at)."""
+    """Table → (current session, log position it was learned at, floor or None: not known
+    yet, found in the window when a phone first resumes)."""
 
     def __init__(self) -> None:
-        self.tables: dict[tuple[str, str], tuple[str, Pos]] = {}
+        self.tables: dict[tuple[str, str], tuple[str, Pos, Pos | None]] = {}
 
     def current(self, restaurant_id: str, table_no: str) -> str | None:
         known = self.tables.get((restaurant_id, table_no))
@@ -42,7 +54,13 @@ class Sessions:
         old = self.tables.get((restaurant_id, table_no))
         if old is not None and old[1] > at:
             return False
-        self.tables[(restaurant_id, table_no)] = (session, at)
+        if old is None:  # seen for the first time: the session may have begun long before
+            floor = None
+        elif old[0] != session:  # this event began it
+            floor = at
+        else:
+            floor = old[2]
+        self.tables[(restaurant_id, table_no)] = (session, at, floor)
         return old is None or old[0] != session
 
     def from_event(self, env: Envelope, at: Pos) -> list[tuple[str, str]]:
@@ -64,6 +82,25 @@ class Sessions:
             return True
         current = self.current(restaurant_id, table_no)
         return current is None or (bool(claims.session) and current == claims.session)
+
+    def floor(self, restaurant_id: str, table_no: str,
+              history: Callable[[], Iterable[tuple[Pos, Envelope]]], start: Pos) -> Pos:
+        """Where the table's present session began, as far as a phone may replay from.
+        Unknown until now: the newest event of ``history`` (the window's events that reach
+        the table, newest first) that showed the table under another session, else
+        ``start`` (the window's beginning: nothing older can be replayed anyway)."""
+        known = self.tables.get((restaurant_id, table_no))
+        if known is None:
+            return start
+        session, at, floor = known
+        if floor is None:
+            floor = start
+            for pos, env in history():
+                if pos <= at and sessions_shown(env, table_no) - {session}:
+                    floor = pos
+                    break
+            self.tables[(restaurant_id, table_no)] = (session, at, floor)
+        return floor
 
     def forget(self, restaurant_id: str) -> None:
         """The restaurant's log was rebuilt: learn again."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import time
 
 import pytest
 import redis.asyncio as aioredis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+import hub.server
 from kitchen import keys, tokens
 from tests.integration.hub_support import (
     SECRET,
@@ -106,6 +109,53 @@ async def test_revoked_token_is_refused_and_cut(redis: aioredis.Redis, redis_url
         async with connect(f"{url}/?token={tok}") as ws:
             assert "revoked" in json.loads(await ws.recv())["reason"]
         assert hub.metrics.refused == 1
+
+
+def expiring(seconds: float) -> str:
+    """A station token that expires in about ``seconds`` (its expiry is a whole second)."""
+    return tokens.issue([SECRET], "station", ["r1"], ttl=60, station="wok",
+                        now=time.time() + seconds - 60)[0]
+
+
+async def test_a_token_that_expires_while_connected_is_cut(
+        redis: aioredis.Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A screen whose token expires is closed with 4001 at the next keepalive round, as the
+    API refuses that token from then on; a screen whose token is still good keeps its feed."""
+    monkeypatch.setattr(hub.server, "PING_INTERVAL_S", 0.5)
+    await open_restaurant(redis)
+    async with running_hub(hub_settings(redis_url)) as (_, url):
+        async with client(url, expiring(2)) as short, \
+                client(url, token("station", station="wok")) as good:
+            await short.subscribe(["station:r1:wok"])
+            await good.subscribe(["station:r1:wok"])
+            started = time.monotonic()
+            with pytest.raises(ConnectionClosed) as info:
+                while True:
+                    await short.recv(wait=8)
+            assert info.value.rcvd is not None and info.value.rcvd.code == 4001
+            assert info.value.rcvd.reason == "token expired"
+            assert 0.5 < time.monotonic() - started < 5
+            await publish(redis, *placed(1))
+            assert (await good.events(1))[0]["data"]["order"]["id"] == "o1"
+
+
+async def test_an_expired_token_cannot_subscribe(
+        redis: aioredis.Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every subscription checks the token's expiry, not only the connect: once it has
+    passed, a subscription gets an unauthorized error and the connection is closed 4001."""
+    monkeypatch.setattr(hub.server, "PING_INTERVAL_S", 600.0)  # no keepalive round meanwhile
+    await open_restaurant(redis)
+    async with running_hub(hub_settings(redis_url)) as (_, url):
+        async with client(url, expiring(1.5)) as c:
+            assert (await c.subscribe(["station:r1:wok"]))["op"] == "ack"
+            await asyncio.sleep(2.6)
+            await c.send({"op": "sub", "id": "late", "channels": ["menu:r1"]})
+            frame = await c.recv()
+            assert frame["op"] == "error" and frame["code"] == "unauthorized", frame
+            assert frame["id"] == "late" and frame["reason"] == "token expired"
+            with pytest.raises(ConnectionClosed) as info:
+                await c.recv()
+            assert info.value.rcvd is not None and info.value.rcvd.code == 4001
 
 
 async def test_malformed_and_unknown_frames_get_errors_and_the_connection_works(

@@ -3,7 +3,10 @@ phones of the guests before are shut out at the event that ended their session."
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
@@ -11,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 import hub.feed
 from kitchen import codec, keys
-from kitchen.events import Event, TableCleared, TableOpened
+from kitchen.events import Event, OrderPlaced, TableCleared, TableOpened
 from kitchen.model import TableState, TableStatus
 from tests.integration import hub_support as hs
 from tests.integration.test_worker_kit import until
@@ -63,3 +66,81 @@ async def test_new_guests_are_let_in_before_the_hub_reads_their_seating(
                     got.append(await old.recv(2.0))
             assert [f["pos"] for f in got if f["op"] == "event"] == [cleared[0]]
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+def order_at_t1(no: int, session: str) -> Event:
+    return OrderPlaced(hs.R, replace(hs.order(no=no), session_id=session))
+
+
+@contextlib.asynccontextmanager
+async def hub_and(redis_url: str, history: Callable[[], Awaitable[list[list[str]]]],
+                  hub_saw_it: bool) -> AsyncIterator[tuple[str, list[list[str]]]]:
+    """A hub, and ``history`` committed either while it runs (it reads each event as it
+    comes) or before it starts (it learns the tables from its log only)."""
+    if not hub_saw_it:
+        done = await history()
+    async with hs.running_hub(hs.hub_settings(redis_url)) as (_, url):
+        if hub_saw_it:
+            async with hs.client(url, hs.token("merchant")) as watcher:
+                await watcher.subscribe([CHANNEL])
+                done = await history()
+                await watcher.events(sum(len(p) for p in done))
+        yield url, done
+
+
+@pytest.mark.parametrize("hub_saw_it", [True, False], ids=["live", "after-restart"])
+async def test_a_phone_replays_only_its_own_session(
+        redis: aioredis.Redis, redis_url: str, hub_saw_it: bool) -> None:
+    """The guests before ordered and left; new guests sit down. A phone of the new guests
+    that resumes from a position of the guests before (one it could never have had) is told
+    to reload, never replayed the guests before; from its snapshot's position it gets its own
+    session's events. This holds whether the hub read those events as they came or started
+    after them (and learns the table only from its log)."""
+    await hs.open_restaurant(redis)
+
+    async def history() -> list[list[str]]:
+        before = await commit(redis, seated("s1"), TableOpened(hs.R, seated("s1")),
+                              order_at_t1(1, "s1"),
+                              TableCleared(hs.R, TableState("T1"), session_id="s1"), hint=True)
+        after = await commit(redis, seated("s2"), TableOpened(hs.R, seated("s2")),
+                             order_at_t1(2, "s2"), hint=True)
+        return [before, after]
+
+    async with hub_and(redis_url, history, hub_saw_it) as (url, (before, after)):
+        new_guest = hs.token("diner", table="T1", session="s2")
+        for old_pos in ("0-0", before[0], before[1]):
+            async with hs.client(url, new_guest) as phone:
+                answer = await phone.subscribe([CHANNEL], {hs.R: {"pos": old_pos,
+                                                                  "epoch": hs.EPOCH}})
+                assert answer["op"] == "reload" and answer["reason"] == "session", answer
+                ack = await phone.recv()
+                assert ack["op"] == "ack" and ack["channels"] == [], ack
+                assert await phone.quiet(0.2) == []
+        async with hs.client(url, new_guest) as phone:  # from the snapshot's position
+            answer = await phone.subscribe([CHANNEL], {hs.R: {"pos": after[0],
+                                                              "epoch": hs.EPOCH}})
+            assert answer["op"] == "ack", answer
+            got = await phone.events(1)
+            assert [f["pos"] for f in got] == [after[1]]
+            assert got[0]["data"]["order"]["session_id"] == "s2"
+            assert await phone.quiet(0.2) == []
+
+
+@pytest.mark.parametrize("hub_saw_it", [True, False], ids=["live", "after-restart"])
+async def test_a_phone_resumes_within_its_session_without_a_reload(
+        redis: aioredis.Redis, redis_url: str, hub_saw_it: bool) -> None:
+    """A phone away for a moment (or across a restart of the hub) gets what it missed of its
+    own session replayed, as every screen does: no reload."""
+    await hs.open_restaurant(redis)
+
+    async def history() -> list[list[str]]:
+        return [await commit(redis, seated("s1"), TableOpened(hs.R, seated("s1")),
+                             order_at_t1(1, "s1"), order_at_t1(2, "s1"), hint=True)]
+
+    async with hub_and(redis_url, history, hub_saw_it) as (url, (positions,)):
+        async with hs.client(url, hs.token("diner", table="T1", session="s1")) as phone:
+            answer = await phone.subscribe([CHANNEL], {hs.R: {"pos": positions[0],
+                                                              "epoch": hs.EPOCH}})
+            assert answer["op"] == "ack", answer
+            got = await phone.events(2)
+            assert [f["pos"] for f in got] == positions[1:]

@@ -124,6 +124,48 @@ async def test_a_fresh_hub_refuses_a_phone_of_an_ended_session(
             await fresh.stop()
 
 
+async def test_a_new_guest_cannot_replay_the_guests_before(
+        database_url: str, redis_url: str, redis: aioredis.Redis, tmp_path: Path) -> None:
+    """The guests before ordered, asked for the bill and were cleared; the next guests' phone
+    asks the hub to resume from the log's beginning. It is told to reload (and the snapshot
+    it then loads is of its own session), never replayed the order, bill or clearing of
+    the guests before; resuming from its snapshot works."""
+    async with doors(database_url, redis_url, redis, tmp_path) as (api, hub_url):
+        leaving = await api.diner("A1")
+        res = await api.post(f"/api/r/{R}/tables/A1/orders", leaving,
+                             {"items": [{"dish_id": "d04"}]})
+        assert res.status_code == 201, res.text
+        before = {"id": res.json()["order"]["id"], "pos": res.json()["pos"]}
+        res = await api.post(f"/api/r/{R}/tables/A1/bill", leaving)
+        assert res.status_code == 200, res.text
+        res = await api.post(f"/api/r/{R}/tables/A1/clear", api.merchant)
+        assert res.status_code == 200, res.text
+        arriving = await api.diner("A1")
+        snap = await api.get(f"/api/r/{R}/tables/A1/orders", arriving)
+        assert snap.status_code == 200, snap.text
+        assert before["id"] not in snap.text
+        epoch, pos = snap.json()["epoch"], snap.json()["pos"]
+        channel = f"table:{R}:A1"
+        for start in ("0-0", before["pos"]):
+            ws = await connect(f"{hub_url}/ws?token={arriving}", open_timeout=5)
+            assert json.loads(await ws.recv())["op"] == "hello"
+            await ws.send(json.dumps({"op": "sub", "id": "1", "channels": [channel],
+                                      "from": {R: {"pos": start, "epoch": epoch}}}))
+            got, closed = await frames(ws, 0.8)
+            assert [(f["op"], f.get("reason")) for f in got] == [("reload", "session"),
+                                                                 ("ack", None)], got
+            assert closed is None
+            await ws.close()
+        ws = await connect(f"{hub_url}/ws?token={arriving}", open_timeout=5)
+        assert json.loads(await ws.recv())["op"] == "hello"
+        await ws.send(json.dumps({"op": "sub", "id": "1", "channels": [channel],
+                                  "from": {R: {"pos": pos, "epoch": epoch}}}))
+        got, _ = await frames(ws, 0.5)
+        assert got and got[0]["op"] == "ack" and got[0]["channels"] == [channel], got
+        assert not orders_seen(got)
+        await ws.close()
+
+
 async def test_older_news_of_a_table_never_overrides_newer() -> None:
     """A session learned at a later log position is kept when an older event arrives late."""
     from hub.sessions import Sessions
