@@ -36,7 +36,7 @@ from hub.metrics import Metrics
 from hub.presence import Presence, Screen
 from hub.protocol import Ping, ProtocolError, Subscribe, Unsubscribe
 from hub.registry import Registry
-from hub.sessions import Sessions, session_of
+from hub.sessions import Sessions
 from hub.window import Entry, Window
 from kitchen import channels, codec, keys, tokens
 from kitchen.codec import Envelope
@@ -330,7 +330,7 @@ class Hub:
             if raw is None:
                 continue  # no such table: nothing to hold a phone to
             at = protocol.parse_pos(newest[0][0].decode()) if newest else (0, 0)
-            self.sessions.learn(r, table, session_of(codec.unpack(raw)), at)
+            self.sessions.learn_state(r, codec.unpack(raw), at)
 
     def _attach(self, conn: Conn, req: Subscribe, by_restaurant: dict[str, list[str]]) -> None:
         accepted: list[str] = []
@@ -382,8 +382,15 @@ class Hub:
         if conn.claims.role == "diner" and resume.pos < self._session_floor(window, names):
             return "session", []  # the replay would show the guests before
         had = conn.channels
+        diner = conn.claims.role == "diner"
         return None, [e for e in events if not names.isdisjoint(e.routes)
-                      and had.isdisjoint(e.routes)]
+                      and had.isdisjoint(e.routes) and not (diner and self._foreign(e) in names)]
+
+    def _foreign(self, entry: Entry) -> str | None:
+        """The table channel whose phones must not get this event: its order is not of that
+        table's present session (the dishes of guests who paid and left)."""
+        table = self.sessions.foreign(entry.env)
+        return None if table is None else channels.table(entry.env.restaurant_id, table)
 
     def _session_floor(self, window: Window, names: set[str]) -> tuple[int, int]:
         """The newest position at which the present session of one of these tables began."""
@@ -416,8 +423,9 @@ class Hub:
                 subs = subscribers.get(name)
                 if not subs:
                     continue
+                foreign = name.startswith("table:") and self._foreign(entry) == name
                 for conn in subs:
-                    if conn.mark == seq:
+                    if conn.mark == seq or (foreign and conn.claims.role == "diner"):
                         continue
                     conn.mark = seq
                     if not conn.pending:

@@ -9,12 +9,15 @@ more of that table: its connection is closed and a new subscription is refused.
 A phone that resumes replays only what happened at its table in its own session: each table
 also has a *floor*, the log position its present session began at (the event that seated the
 guests, or the last event that showed the table under another session). A phone resuming from
-before it loads the table's snapshot instead (the hub answers ``reload``).
+before it loads the table's snapshot instead (the hub answers ``reload``). And an order that
+is not of the table's present session (the kitchen finishing the dishes of guests who paid and
+left) no longer reaches the phones at that table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kitchen.codec import Envelope
@@ -37,31 +40,46 @@ def sessions_shown(env: Envelope, table_no: str) -> set[str]:
             if isinstance(t := env.payload.get(key), dict) and str(t.get("no")) == table_no}
 
 
+@dataclass(slots=True)
+class Seen:
+    """What this hub knows of one table."""
+
+    session: str  # the present session ("" while the table is free)
+    at: Pos  # the log position it was learned at
+    floor: Pos | None  # where the session began (None: not known yet, see Sessions.floor)
+    orders: frozenset[str]  # the table's orders, as its state last showed them
+
+
 class Sessions:
-    """Table → (current session, log position it was learned at, floor or None: not known
-    yet, found in the window when a phone first resumes)."""
+    """Table → what this hub knows of its present session."""
 
     def __init__(self) -> None:
-        self.tables: dict[tuple[str, str], tuple[str, Pos, Pos | None]] = {}
+        self.tables: dict[tuple[str, str], Seen] = {}
 
     def current(self, restaurant_id: str, table_no: str) -> str | None:
         known = self.tables.get((restaurant_id, table_no))
-        return None if known is None else known[0]
+        return None if known is None else known.session
 
-    def learn(self, restaurant_id: str, table_no: str, session: str, at: Pos) -> bool:
-        """Record the session as of log position ``at`` (older news is ignored); True when
-        it differs from what was known."""
+    def learn(self, restaurant_id: str, table_no: str, session: str, at: Pos,
+              orders: Iterable[str] = ()) -> bool:
+        """Record the session (and the table's orders) as of log position ``at`` (older news
+        is ignored); True when the session differs from what was known."""
         old = self.tables.get((restaurant_id, table_no))
-        if old is not None and old[1] > at:
+        if old is not None and old.at > at:
             return False
         if old is None:  # seen for the first time: the session may have begun long before
             floor = None
-        elif old[0] != session:  # this event began it
+        elif old.session != session:  # this event began it
             floor = at
         else:
-            floor = old[2]
-        self.tables[(restaurant_id, table_no)] = (session, at, floor)
-        return old is None or old[0] != session
+            floor = old.floor
+        self.tables[(restaurant_id, table_no)] = Seen(session, at, floor, frozenset(orders))
+        return old is None or old.session != session
+
+    def learn_state(self, restaurant_id: str, table: Mapping[str, Any], at: Pos) -> bool:
+        """:meth:`learn` from a table's whole state."""
+        return self.learn(restaurant_id, str(table["no"]), session_of(table), at,
+                          (str(o) for o in table.get("order_ids", ())))
 
     def from_event(self, env: Envelope, at: Pos) -> list[tuple[str, str]]:
         """Learn from the table states an event carries; the (table, session) pairs that
@@ -70,9 +88,8 @@ class Sessions:
         for key in TABLE_KEYS:
             table = env.payload.get(key)
             if isinstance(table, dict) and "no" in table:
-                no, session = str(table["no"]), session_of(table)
-                if self.learn(env.restaurant_id, no, session, at):
-                    changed.append((no, session))
+                if self.learn_state(env.restaurant_id, table, at):
+                    changed.append((str(table["no"]), session_of(table)))
         return changed
 
     def allows(self, claims: Claims, restaurant_id: str, table_no: str) -> bool:
@@ -83,6 +100,19 @@ class Sessions:
         current = self.current(restaurant_id, table_no)
         return current is None or (bool(claims.session) and current == claims.session)
 
+    def foreign(self, env: Envelope) -> str | None:
+        """The table an event's order is at when that order is not of the table's present
+        session (placed under another one, and not moved in by 转台 or 合桌), else None."""
+        order = env.payload.get("order")
+        if not isinstance(order, dict):
+            return None
+        table_no = str(order.get("table_no", ""))
+        known = self.tables.get((env.restaurant_id, table_no))
+        if known is None or order.get("session_id") == known.session \
+                or order.get("id") in known.orders:
+            return None
+        return table_no
+
     def floor(self, restaurant_id: str, table_no: str,
               history: Callable[[], Iterable[tuple[Pos, Envelope]]], start: Pos) -> Pos:
         """Where the table's present session began, as far as a phone may replay from.
@@ -92,15 +122,13 @@ class Sessions:
         known = self.tables.get((restaurant_id, table_no))
         if known is None:
             return start
-        session, at, floor = known
-        if floor is None:
-            floor = start
+        if known.floor is None:
+            known.floor = start
             for pos, env in history():
-                if pos <= at and sessions_shown(env, table_no) - {session}:
-                    floor = pos
+                if pos <= known.at and sessions_shown(env, table_no) - {known.session}:
+                    known.floor = pos
                     break
-            self.tables[(restaurant_id, table_no)] = (session, at, floor)
-        return floor
+        return known.floor
 
     def forget(self, restaurant_id: str) -> None:
         """The restaurant's log was rebuilt: learn again."""

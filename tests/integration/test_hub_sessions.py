@@ -14,7 +14,15 @@ from websockets.exceptions import ConnectionClosed
 
 import hub.feed
 from kitchen import codec, keys
-from kitchen.events import Event, OrderPlaced, TableCleared, TableOpened
+from kitchen.events import (
+    DishStatusChanged,
+    Event,
+    OrderPlaced,
+    StatusChange,
+    TableCleared,
+    TableOpened,
+    TableTransferred,
+)
 from kitchen.model import TableState, TableStatus
 from tests.integration import hub_support as hs
 from tests.integration.test_worker_kit import until
@@ -144,3 +152,46 @@ async def test_a_phone_resumes_within_its_session_without_a_reload(
             assert answer["op"] == "ack", answer
             got = await phone.events(2)
             assert [f["pos"] for f in got] == positions[1:]
+
+
+def cooked(no: int, session: str, table: str = "T1") -> Event:
+    """The kitchen starts the dish of order ``no``."""
+    order = replace(hs.order(no=no, table=table), session_id=session)
+    return DishStatusChanged(hs.R, order, "start",
+                             (StatusChange(f"l{no}", "wok", "queued", "cooking"),))
+
+
+async def test_the_dishes_of_guests_who_left_do_not_reach_the_next_guests(
+        redis: aioredis.Redis, redis_url: str) -> None:
+    """The guests before asked for the bill and were cleared while their dish still cooked.
+    The kitchen finishing it reaches the pass and the board, never the next guests' phone,
+    which does get its own dishes, and the dishes of guests moved to its table (转台)."""
+    await hs.open_restaurant(redis)
+    async with hs.running_hub(hs.hub_settings(redis_url)) as (_, url):
+        async with hs.client(url, hs.token("merchant")) as board:
+            await board.subscribe([CHANNEL, f"table:{hs.R}:T2"])
+            done = await commit(redis, seated("s1"), TableOpened(hs.R, seated("s1")),
+                                order_at_t1(1, "s1"),
+                                TableCleared(hs.R, TableState("T1"), session_id="s1"),
+                                TableOpened(hs.R, seated("s2")), hint=True)
+            moved = replace(seated("s3"), no="T2", order_ids=("o3",))
+            done += await hs.publish(redis, TableTransferred(
+                hs.R, source=replace(seated("s3"), no="T9"), target=moved,
+                orders=(replace(hs.order(no=3, table="T2"), session_id="s9"),)))
+            await board.events(len(done))
+            async with hs.client(url, hs.token("diner", table="T1", session="s2")) as phone, \
+                    hs.client(url, hs.token("diner", table="T2", session="s3")) as moved_in:
+                assert (await phone.subscribe([CHANNEL]))["op"] == "ack"
+                assert (await moved_in.subscribe([f"table:{hs.R}:T2"]))["op"] == "ack"
+                left_behind, own, theirs = await hs.publish(
+                    redis, cooked(1, "s1"), cooked(2, "s2"), cooked(3, "s9", table="T2"))
+                assert [f["pos"] for f in await board.events(3)] == [left_behind, own, theirs]
+                assert [f["pos"] for f in await phone.events(1)] == [own]
+                assert [f["pos"] for f in await moved_in.events(1)] == [theirs]
+                assert await phone.quiet(0.3) == [] and await moved_in.quiet(0.1) == []
+            async with hs.client(url, hs.token("diner", table="T1", session="s2")) as phone:
+                answer = await phone.subscribe([CHANNEL], {hs.R: {"pos": done[-2],
+                                                                  "epoch": hs.EPOCH}})
+                assert answer["op"] == "ack", answer
+                assert [f["pos"] for f in await phone.events(1)] == [own]  # replayed
+                assert await phone.quiet(0.3) == []
