@@ -1,12 +1,18 @@
-"""A picture of several load runs: p99 latencies against the order rate, with the limits.
+"""Pictures of several load runs. Plain SVG files, no plotting library.
 
-    python -m loadtests.chart OUT.svg artifacts/loadtest/full-*/
+    python -m loadtests.chart OUT.svg artifacts/loadtest/full-*/        # p99 against the rate
+    python -m loadtests.chart --cpu OUT.svg artifacts/loadtest/full-*/  # CPU per order
 
-Each run folder's ``summary.json`` gives one point per measure: the plateau's accepted
-orders a second across, and up a logarithmic scale the p99 of the accept (``POST place
-order``), of order → station screen and of bump → diner page. Runs with Redis's
+The first: each run folder's ``summary.json`` gives one point per measure: the plateau's
+accepted orders a second across, and up a logarithmic scale the p99 of the accept (``POST
+place order``), of order → station screen and of bump → diner page. Runs with Redis's
 ``appendfsync everysec`` are drawn hollow. The limits of the profile (``p99-*-ms``) are dashed
-lines. A plain SVG file, no plotting library.
+lines.
+
+The second (``--cpu``): one bar per run, the milliseconds of CPU an order cost over the
+plateau, split by process (the cores each used over the plateau, divided by the orders
+accepted a second), against the budget a target rate leaves on the machine's cores
+(``--target-rate 500 --cores 2``: 4 ms), a dashed line.
 """
 
 from __future__ import annotations
@@ -132,11 +138,107 @@ def render(runs: list[Run], title: str = "p99 latency against the order rate") -
     return "\n".join(out) + "\n"
 
 
+PARTS = (  # (process in summary.json's cores, label, colour)
+    ("generator", "load generator", "#9e9e9e"),
+    ("api", "api", "#d1495b"),
+    ("workers", "workers", "#00798c"),
+    ("redis", "Redis", "#edae49"),
+    ("hub", "hub", "#66a182"),
+    ("postgres", "PostgreSQL", "#2e4057"),
+)
+CPU_WIDTH, BAR_H, BAR_GAP = 760, 26, 14
+CPU_LEFT, CPU_RIGHT = 190, 40
+
+
+@dataclass(frozen=True)
+class Cost:
+    folder: str
+    rate: float  # accepted orders a second over the plateau
+    fsync: str
+    ms: dict[str, float]  # process → ms of CPU per order
+
+
+def load_cost(folder: Path) -> Cost:
+    summary: dict[str, Any] = json.loads((folder / "summary.json").read_text())
+    rate = float(summary["orders"].get("plateau_mean_per_s") or 0)
+    cores = summary.get("cores", {}).get("window") or {}
+    if rate <= 0 or not cores:
+        raise ValueError(f"{folder}: no plateau rate or no CPU over the plateau")
+    ms = {key: float(cores[key]) * 1000 / rate for key, _, _ in PARTS if key in cores}
+    return Cost(folder.name, rate, summary["profile"].get("redis-fsync", "always"), ms)
+
+
+def render_cpu(costs: list[Cost], budget_ms: float, budget_label: str,
+               title: str = "CPU per order, by process") -> str:
+    if not costs:
+        raise ValueError("no runs to draw")
+    costs = sorted(costs, key=lambda c: c.rate)
+    plot_w = CPU_WIDTH - CPU_LEFT - CPU_RIGHT
+    top = 62
+    plot_h = len(costs) * (BAR_H + BAR_GAP)
+    height = top + plot_h + 90
+    x_hi = max(max(sum(c.ms.values()) for c in costs), budget_ms) * 1.08
+    step = _nice_step(x_hi)
+    x_hi = math.ceil(x_hi / step) * step
+
+    def x(ms: float) -> float:
+        return CPU_LEFT + plot_w * ms / x_hi
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{CPU_WIDTH}" height="{height}" '
+           f'viewBox="0 0 {CPU_WIDTH} {height}" font-family="sans-serif" font-size="12">',
+           '<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="{CPU_LEFT}" y="22" font-size="15" font-weight="bold">{escape(title)}'
+           '</text>']
+    tick = 0.0
+    while tick <= x_hi + 1e-9:
+        out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 6}" '
+                   f'y2="{top + plot_h}" stroke="#e5e5e5"/>')
+        out.append(f'<text x="{x(tick):.1f}" y="{top + plot_h + 16}" '
+                   f'text-anchor="middle">{tick:g}</text>')
+        tick += step
+    out.append(f'<text x="{CPU_LEFT + plot_w / 2}" y="{top + plot_h + 34}" '
+               'text-anchor="middle">ms of CPU per order (plateau), every process on the '
+               'machine</text>')
+    for n, cost in enumerate(costs):
+        y = top + n * (BAR_H + BAR_GAP)
+        out.append(f'<text x="{CPU_LEFT - 8}" y="{y + BAR_H / 2 + 4:.1f}" text-anchor="end">'
+                   f'{cost.rate:.0f} orders/s ({escape(cost.fsync)})</text>')
+        at = 0.0
+        for key, label, colour in PARTS:
+            ms = cost.ms.get(key, 0.0)
+            if ms <= 0:
+                continue
+            out.append(
+                f'<rect class="part" data-run="{escape(cost.folder)}" data-part="{key}" '
+                f'data-ms="{ms:.3f}" x="{x(at):.1f}" y="{y}" width="{x(at + ms) - x(at):.1f}" '
+                f'height="{BAR_H}" fill="{colour}"><title>{escape(cost.folder)}: '
+                f'{escape(label)} {ms:.2f} ms per order</title></rect>')
+            at += ms
+        out.append(f'<text x="{x(at) + 6:.1f}" y="{y + BAR_H / 2 + 4:.1f}">{at:.1f} ms'
+                   '</text>')
+    out.append(f'<line class="budget" data-ms="{budget_ms:g}" x1="{x(budget_ms):.1f}" '
+               f'x2="{x(budget_ms):.1f}" y1="{top - 10}" y2="{top + plot_h}" stroke="black" '
+               'stroke-width="2" stroke-dasharray="6 4"/>')
+    out.append(f'<text x="{x(budget_ms) + 4:.1f}" y="{top - 14}">{escape(budget_label)}</text>')
+    lx, ly = CPU_LEFT, top + plot_h + 58
+    for _, label, colour in PARTS:
+        out.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{colour}"/>')
+        out.append(f'<text x="{lx + 16}" y="{ly}">{escape(label)}</text>')
+        lx += 24 + 7 * len(label)
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="the SVG file to write")
     parser.add_argument("runs", type=Path, nargs="+", help="run folders with a summary.json")
-    parser.add_argument("--title", default="p99 latency against the order rate")
+    parser.add_argument("--title", default=None)
+    parser.add_argument("--cpu", action="store_true", help="CPU per order, not latencies")
+    parser.add_argument("--target-rate", type=float, default=500.0,
+                        help="--cpu: the orders a second the budget line is drawn for")
+    parser.add_argument("--cores", type=float, default=2.0,
+                        help="--cpu: the machine's cores (everything, the generator included)")
     args = parser.parse_args(argv)
     folders = [f for f in args.runs if (f / "summary.json").exists()]
     skipped = sorted(set(args.runs) - set(folders))
@@ -145,7 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     if not folders:
         print("no run folder with a summary.json", file=sys.stderr)
         return 2
-    args.out.write_text(render([load(f) for f in folders], args.title), encoding="utf-8")
+    if args.cpu:
+        budget = args.cores * 1000 / args.target_rate
+        label = f"budget at {args.target_rate:g} orders/s on {args.cores:g} cores: {budget:g} ms"
+        svg = render_cpu([load_cost(f) for f in folders], budget, label,
+                         args.title or "CPU per order, by process")
+    else:
+        svg = render([load(f) for f in folders], args.title or "p99 latency against the order rate")
+    args.out.write_text(svg, encoding="utf-8")
     print(f"{args.out}: {len(folders)} runs")
     return 0
 

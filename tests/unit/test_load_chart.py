@@ -7,6 +7,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from loadtests.chart import main
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -61,3 +63,51 @@ def test_no_run_to_draw_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     assert main([str(tmp_path / "chart.svg"), str(tmp_path / "empty")]) == 2
     assert not (tmp_path / "chart.svg").exists()
+
+
+def _costed(folder: Path, rate: float, cores: dict[str, float]) -> Path:
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps({
+        "profile": {"redis-fsync": "always"},
+        "orders": {"plateau_mean_per_s": rate},
+        "cores": {"api": 9.9, "window": {**cores, "machine_busy_share": 0.9, "wall_s": 60}},
+        "requests": [],
+    }))
+    return folder
+
+
+def test_the_cpu_picture_splits_each_run_by_process_against_the_budget(
+        tmp_path: Path) -> None:
+    """Each bar is a run, each segment a process's ms of CPU per order over the plateau
+    (its cores there / orders a second), laid end to end; the budget line sits at what the
+    target rate leaves on the cores."""
+    slow = _costed(tmp_path / "slow", 120, {"api": 0.42, "generator": 0.51, "redis": 0.24})
+    quick = _costed(tmp_path / "quick", 80, {"api": 0.30, "hub": 0.12})
+    out = tmp_path / "cpu.svg"
+    assert main(["--cpu", str(out), str(slow), str(quick), "--target-rate", "500"]) == 0
+    root = ET.parse(out).getroot()
+    parts = {(r.get("data-run"), r.get("data-part")): r for r in root.iter(f"{SVG}rect")
+             if r.get("class") == "part"}
+    assert set(parts) == {("slow", "api"), ("slow", "generator"), ("slow", "redis"),
+                          ("quick", "api"), ("quick", "hub")}
+    assert float(parts[("slow", "api")].get("data-ms", 0)) == 3.5  # 0.42 cores / 120 per s
+    assert float(parts[("quick", "hub")].get("data-ms", 0)) == 1.5
+    # segments are laid end to end, widths in proportion to their ms
+    gen, api = parts[("slow", "generator")], parts[("slow", "api")]
+    assert abs(float(gen.get("x", 0)) + float(gen.get("width", 0))
+               - float(api.get("x", 0))) < 0.2
+    per_ms = float(api.get("width", 0)) / 3.5
+    assert abs(float(parts[("slow", "redis")].get("width", 0)) - 2.0 * per_ms) < 0.2
+    budget = next(line for line in root.iter(f"{SVG}line") if line.get("class") == "budget")
+    assert budget.get("data-ms") == "4"  # 2 cores × 1,000 ms / 500 orders
+    start = float(gen.get("x", 0))
+    assert abs(float(budget.get("x1", 0)) - (start + 4 * per_ms)) < 0.2
+
+
+def test_a_run_without_cpu_figures_is_an_error(tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "summary.json").write_text(json.dumps({"profile": {}, "orders": {},
+                                                   "requests": []}))
+    with pytest.raises(ValueError, match="no plateau rate"):
+        main(["--cpu", str(tmp_path / "cpu.svg"), str(bare)])
