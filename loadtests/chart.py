@@ -37,10 +37,16 @@ Y_LO_MS, Y_HI_MS = 1.0, 10_000.0
 
 
 @dataclass(frozen=True)
-class Run:
+class Plateau:
+    """One run: its folder, the orders accepted a second over its plateau, Redis's fsync."""
+
     folder: str
-    rate: float  # accepted orders a second over the plateau
+    rate: float
     fsync: str
+
+
+@dataclass(frozen=True)
+class Run(Plateau):
     p99_ms: dict[str, float]  # label → p99
     limits_ms: dict[str, float]
 
@@ -151,10 +157,7 @@ CPU_LEFT, CPU_RIGHT = 190, 40
 
 
 @dataclass(frozen=True)
-class Cost:
-    folder: str
-    rate: float  # accepted orders a second over the plateau
-    fsync: str
+class Cost(Plateau):
     ms: dict[str, float]  # process → ms of CPU per order
 
 
