@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -72,6 +73,25 @@ def _nice_step(span: float) -> float:
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
+def _head(width: int, height: int, left: int, title: str) -> list[str]:
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+            '<rect width="100%" height="100%" fill="white"/>',
+            f'<text x="{left}" y="22" font-size="15" font-weight="bold">{escape(title)}</text>']
+
+
+def _ticks(x: Callable[[float], float], x_hi: float, step: float, line_y: tuple[float, float],
+           label_y: float, colour: str) -> list[str]:
+    """A mark and a number every ``step`` along the horizontal axis."""
+    out, tick = [], 0.0
+    while tick <= x_hi + 1e-9:
+        out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{line_y[0]}" '
+                   f'y2="{line_y[1]}" stroke="{colour}"/>')
+        out.append(f'<text x="{x(tick):.1f}" y="{label_y}" text-anchor="middle">{tick:g}</text>')
+        tick += step
+    return out
+
+
 def render(runs: list[Run], title: str = "p99 latency against the order rate") -> str:
     if not runs:
         raise ValueError("no runs to draw")
@@ -88,22 +108,13 @@ def render(runs: list[Run], title: str = "p99 latency against the order rate") -
         share = math.log10(ms / Y_LO_MS) / math.log10(Y_HI_MS / Y_LO_MS)
         return TOP + plot_h * (1 - share)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-           f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
-           '<rect width="100%" height="100%" fill="white"/>',
-           f'<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{escape(title)}</text>']
+    out = _head(WIDTH, HEIGHT, LEFT, title)
     for ms in (1, 10, 100, 1_000, 10_000):
         out.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(ms):.1f}" '
                    f'y2="{y(ms):.1f}" stroke="#e5e5e5"/>')
         label = f"{ms:,} ms" if ms < 1000 else f"{ms // 1000} s"
         out.append(f'<text x="{LEFT - 8}" y="{y(ms) + 4:.1f}" text-anchor="end">{label}</text>')
-    tick = 0.0
-    while tick <= x_hi + 1e-9:
-        out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{TOP + plot_h}" '
-                   f'y2="{TOP + plot_h + 5}" stroke="black"/>')
-        out.append(f'<text x="{x(tick):.1f}" y="{TOP + plot_h + 18}" '
-                   f'text-anchor="middle">{tick:g}</text>')
-        tick += step
+    out += _ticks(x, x_hi, step, (TOP + plot_h, TOP + plot_h + 5), TOP + plot_h + 18, "black")
     out.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 10}" text-anchor="middle">'
                'orders accepted per second (plateau)</text>')
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" '
@@ -187,18 +198,8 @@ def render_cpu(costs: list[Cost], budget_ms: float, budget_label: str,
     def x(ms: float) -> float:
         return CPU_LEFT + plot_w * ms / x_hi
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{CPU_WIDTH}" height="{height}" '
-           f'viewBox="0 0 {CPU_WIDTH} {height}" font-family="sans-serif" font-size="12">',
-           '<rect width="100%" height="100%" fill="white"/>',
-           f'<text x="{CPU_LEFT}" y="22" font-size="15" font-weight="bold">{escape(title)}'
-           '</text>']
-    tick = 0.0
-    while tick <= x_hi + 1e-9:
-        out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 6}" '
-                   f'y2="{top + plot_h}" stroke="#e5e5e5"/>')
-        out.append(f'<text x="{x(tick):.1f}" y="{top + plot_h + 16}" '
-                   f'text-anchor="middle">{tick:g}</text>')
-        tick += step
+    out = _head(CPU_WIDTH, height, CPU_LEFT, title)
+    out += _ticks(x, x_hi, step, (top - 6, top + plot_h), top + plot_h + 16, "#e5e5e5")
     out.append(f'<text x="{CPU_LEFT + plot_w / 2}" y="{top + plot_h + 34}" '
                'text-anchor="middle">ms of CPU per order (plateau), every process on the '
                'machine</text>')
