@@ -105,12 +105,32 @@ def build_lines(menu: Menu, items: Sequence[Item], now: int, first_no: int,
         for dish_id, per in meal.items:
             dish = menu.dish(dish_id)
             weights.append((dish.price_fen if dish else 0) * per)
-        shares = _split(meal.price_fen, weights)
-        for (dish_id, per), share in zip(meal.items, shares, strict=True):
-            qty = per * item.qty
-            # the set price is shared per unit; the last unit absorbs rounding
-            add(dish_id, qty, share // per if per else share, item)
+        for dish_id, qty, price in _set_lines(meal.items, _split(meal.price_fen, weights),
+                                              meal.price_fen):
+            add(dish_id, qty * item.qty, price, item)
     return tuple(lines)
+
+
+def _set_lines(dishes: Sequence[tuple[str, int]], shares: Sequence[int], price: int
+               ) -> list[tuple[str, int, int]]:
+    """One set's (dish, units, unit price), adding up to its price to the fen. Each dish's
+    share is split into equal units; what that rounds away goes to the last dish served
+    once per set, or, when every dish comes several times, to one unit of the last dish,
+    which then has a line of its own."""
+    counts = [per or 1 for _, per in dishes]
+    units = [share // n for share, n in zip(shares, counts, strict=True)]
+    rest = price - sum(u * n for u, n in zip(units, counts, strict=True))
+    once = [k for k, n in enumerate(counts) if n == 1]
+    if once:
+        units[once[-1]] += rest
+        rest = 0
+    out = []
+    for k, ((dish_id, per), unit) in enumerate(zip(dishes, units, strict=True)):
+        if rest and k == len(dishes) - 1:
+            out += [(dish_id, per - 1, unit), (dish_id, 1, unit + rest)]
+        else:
+            out.append((dish_id, per, unit))
+    return out
 
 
 def stock_needed(lines: Sequence[Line]) -> dict[str, int]:

@@ -9,7 +9,7 @@ import pytest
 
 from kitchen import demo, ordering
 from kitchen.errors import InvalidInput, NotFound, SoldOut
-from kitchen.model import DishStatus, Offer
+from kitchen.model import DishStatus, Offer, SetMeal
 
 MENU = demo.menu(now_ms=1_000_000)
 
@@ -74,6 +74,36 @@ def test_a_set_meal_becomes_its_dishes_at_the_set_price() -> None:
     assert [ln.dish_id for ln in o.lines] == ["d18", "d34", "d35"]
     assert all(ln.set_meal_id == "s2" and ln.qty == 2 for ln in o.lines)
     assert o.total_fen == 2 * 3800
+
+
+@pytest.mark.parametrize(("dishes", "price"), [
+    ((("d18", 1), ("d34", 2)), 19_800),  # a dish twice: its share does not split evenly
+    ((("d34", 2), ("d18", 1), ("d35", 3)), 10_001),
+    ((("d34", 3),), 1_000),  # one dish three times: 333 + 333 + 334
+    ((("d34", 2), ("d35", 3)), 9_997),  # every dish several times
+])
+@pytest.mark.parametrize("sets", [1, 3])
+def test_a_set_meal_is_billed_at_its_price_to_the_fen(
+        dishes: tuple[tuple[str, int], ...], price: int, sets: int) -> None:
+    """However the set price shares out among its dishes, the lines add up to it exactly,
+    each dish keeps its count, and no unit is priced below zero."""
+    meal = SetMeal("sx", "测试套餐", "Test set", price, dishes)
+    menu = replace(MENU, set_meals=(*MENU.set_meals, meal))
+    items = ordering.parse_items([{"set_meal_id": "sx", "qty": sets}])
+    o = ordering.new_order(menu, "o", "A1", "s", 1, items, 1)
+    assert o.total_fen == price * sets
+    counted: dict[str, int] = {}
+    for ln in o.lines:
+        counted[ln.dish_id] = counted.get(ln.dish_id, 0) + ln.qty
+        assert ln.unit_price_fen >= 0
+    assert counted == {d: n * sets for d, n in dishes}
+
+
+def test_the_demo_sets_bill_at_their_menu_price() -> None:
+    for meal in MENU.set_meals:
+        items = ordering.parse_items([{"set_meal_id": meal.id, "qty": 2}])
+        assert ordering.new_order(MENU, "o", "A1", "s", 1, items, 1).total_fen == \
+            2 * meal.price_fen
 
 
 def test_unknown_dish_or_set_is_not_found() -> None:
