@@ -120,8 +120,11 @@ async def add_lines(call: Call) -> Reply:
         if table.status not in tables.SEATED:
             raise IllegalTransition(f"table {table.no} is {table.status}: nothing can be added",
                                     table=table.no, status=str(table.status))
+        ordering_again = tables.add_lines(table, order.id)
         new, line_ids = ordering.add_lines(state.menu, order, items, call.now)
         tx = Tx(state)
+        if ordering_again != table:
+            tx.put_table(ordering_again)
         stock.take(tx, state, [ln for ln in new.lines if ln.id in line_ids])
         tx.put_order(new)
         tx.emit(LinesAdded(call.rid, order=new, line_ids=line_ids))

@@ -2,7 +2,7 @@
 
     free ──open──▶ open ──first order──▶ ordering ──bill──▶ paying ──clear──▶ free
                     │                       ▲                 │
-                    └────────clear──────────┼───── add ───────┘
+                    └────────clear──────────┼── order, 加菜 ──┘
     transfer: a seated table moves to a free one (转台); merge: one seated table joins
     another (合桌). Both end the source's session, so its QR tokens stop working.
 """
@@ -36,6 +36,17 @@ def add_order(table: TableState, order_id: str) -> TableState:
     """An order was placed at the table (also after the bill was asked for)."""
     _need(table, SEATED, "order at")
     return replace(table, status=T.ORDERING, order_ids=(*table.order_ids, order_id))
+
+
+def add_lines(table: TableState, order_id: str) -> TableState:
+    """加菜 on one of the table's orders: a table that asked for its bill orders again (its
+    bill is out of date until asked for anew)."""
+    _need(table, SEATED, "add dishes at")
+    if order_id not in table.order_ids:
+        raise IllegalTransition(
+            f"order {order_id} is not of table {table.no}'s present guests: nothing can be "
+            "added to it", table=table.no, order_id=order_id, action="add dishes to")
+    return replace(table, status=T.ORDERING) if table.status == T.PAYING else table
 
 
 def request_bill(table: TableState, now: int) -> TableState:

@@ -212,6 +212,42 @@ async def test_add_dishes_to_an_order(api: Api) -> None:
     assert (await api.events())[-1] == "order.lines_added"
 
 
+async def test_add_dishes_after_the_bill_reopens_it(api: Api) -> None:
+    """加菜 after asking for the bill puts the table back to ordering: it cannot be cleared
+    on the old bill; once the bill is asked for again it can, with the new dish on it."""
+    diner = await api.diner("A1")
+    order = await api.order(diner, "A1", [{"dish_id": "d01"}])
+    assert (await api.post("/api/r/demo/tables/A1/bill", diner)).status_code == 200
+    res = await api.post(f"/api/r/demo/orders/{order['id']}/lines", diner,
+                         {"items": [{"dish_id": "d02"}]})
+    assert res.status_code == 201, res.text
+    bill = (await api.get("/api/r/demo/tables/A1/bill", diner)).json()
+    assert bill["status"] == "ordering", bill
+    res = await api.post("/api/r/demo/tables/A1/clear", api.merchant)
+    assert (res.status_code, res.json()["error"]["code"]) == (409, "illegal_transition")
+    assert (await api.post("/api/r/demo/tables/A1/bill", diner)).status_code == 200
+    bill = (await api.get("/api/r/demo/tables/A1/bill", diner)).json()
+    assert bill["status"] == "paying"
+    assert [ln["dish_id"] for ln in bill["lines"]] == ["d01", "d02"]
+    assert (await api.post("/api/r/demo/tables/A1/clear", api.merchant)).status_code == 200
+
+
+async def test_add_dishes_to_an_order_of_the_guests_before_is_refused(api: Api) -> None:
+    """Even a merchant cannot add to an order of guests who paid and left: it is on no
+    one's bill. Nothing is taken from stock."""
+    diner = await api.diner("A1")
+    order = await api.order(diner, "A1", [{"dish_id": "d01"}])
+    await api.post("/api/r/demo/tables/A1/bill", diner)
+    assert (await api.post("/api/r/demo/tables/A1/clear", api.merchant)).status_code == 200
+    await api.open_table("A1")
+    before = await api.events()
+    res = await api.post(f"/api/r/demo/orders/{order['id']}/lines", api.merchant,
+                         {"items": [{"dish_id": "d02"}]})
+    assert (res.status_code, res.json()["error"]["code"]) == (409, "illegal_transition")
+    assert "present guests" in res.json()["error"]["reason"]
+    assert await api.events() == before
+
+
 async def test_add_dishes_refused_when_sold_out(api: Api) -> None:
     """加菜 takes stock too: more than the stock is refused sold_out."""
     diner = await api.diner("A1")

@@ -28,6 +28,19 @@ def test_a_table_goes_round_free_open_ordering_paying_free() -> None:
     assert t == TableState("A1")
 
 
+def test_more_dishes_after_the_bill_take_the_table_back_to_ordering() -> None:
+    """加菜 at a table that asked for its bill makes its bill out of date; otherwise the
+    table is as it was. Only the present guests' orders take more dishes."""
+    paying = seated(status=T.PAYING, orders=("o1",))
+    assert tables.add_lines(paying, "o1").status == T.ORDERING
+    ordering = seated(status=T.ORDERING, orders=("o1",))
+    assert tables.add_lines(ordering, "o1") == ordering
+    with pytest.raises(IllegalTransition, match="present guests"):
+        tables.add_lines(ordering, "o0")
+    with pytest.raises(IllegalTransition):
+        tables.add_lines(TableState("A1"), "o1")
+
+
 @pytest.mark.parametrize(("status", "action"), [
     (T.OPEN, "open"), (T.ORDERING, "open"), (T.PAYING, "open"),
     (T.FREE, "order"), (T.FREE, "bill"), (T.OPEN, "bill"), (T.FREE, "clear"),
