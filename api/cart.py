@@ -106,7 +106,8 @@ async def change_cart(call: Call) -> Reply:
                 del items[at]
             else:
                 items[at] = CartItem(dish_id, qty, note, set_id)
-        _check_on_menu(state.menu, items, call.now)
+        if delta > 0:  # only what is added must be on the menu: the rest may have left it
+            _check_on_menu(state.menu, [CartItem(dish_id, delta, note, set_id)], call.now)
         tx = Tx(state)
         _put(tx, table_no, items)
         tx.response = _answer(state, table_no, items, call.now)

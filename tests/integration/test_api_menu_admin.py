@@ -71,6 +71,25 @@ async def test_inactive_dish_leaves_the_menu_and_cannot_be_ordered(api_db: Api) 
     assert any(d["id"] == "d40" and not d["active"] for d in full["menu"]["dishes"])
 
 
+async def test_a_dish_leaving_the_menu_does_not_lock_the_carts_holding_it(
+        api_db: Api) -> None:
+    """A cart holding a dish that is then taken off the menu shows it unavailable; the
+    diners can still add other dishes and take that one away, but not add more of it."""
+    diner = await api_db.diner("A1")
+    items = "/api/r/demo/tables/A1/cart/items"
+    assert (await api_db.post(items, diner, {"dish_id": "d40", "qty": 2})).status_code == 200
+    await api_db.call("PATCH", "/api/r/demo/admin/dishes/d40", api_db.merchant, {"active": False})
+    res = await api_db.post(items, diner, {"dish_id": "d01", "qty": 1})
+    assert res.status_code == 200, res.text
+    shown = {i["dish_id"]: i for i in res.json()["items"]}
+    assert shown["d40"]["available"] is False and shown["d01"]["qty"] == 1
+    res = await api_db.post(items, diner, {"dish_id": "d40", "qty": 1})
+    assert res.status_code == 404
+    res = await api_db.post(items, diner, {"dish_id": "d40", "qty": -2})
+    assert res.status_code == 200, res.text
+    assert [i["dish_id"] for i in res.json()["items"]] == ["d01"]
+
+
 async def test_stations_categories_set_meals_and_offers(api_db: Api) -> None:
     """Stations, categories, set meals and offers are created and deleted in turn."""
     now = int(time.time() * 1000)
