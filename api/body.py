@@ -25,7 +25,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object (``{}`` when empty); 413 past ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not is_count(declared):
             raise BadRequest("Content-Length is not a number")
         if int(declared) > limit:
             raise PayloadTooLarge(f"the body is over {limit} bytes", limit=limit)
@@ -57,11 +57,36 @@ def _not_json(constant: str) -> Any:
 
 def _json_module(raw: bytearray) -> Any:
     try:
-        return json.loads(bytes(raw), parse_constant=_not_json)
+        data = json.loads(bytes(raw), parse_constant=_not_json)
+        _text_only(data)
+        return data
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJson(f"the body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise MalformedJson("the body is nested too deeply") from exc
+
+
+def _text_only(value: Any) -> None:
+    """Raise ValueError for a string holding half of a surrogate pair (``"\\ud800"``): the
+    json module reads it, but it is no text and could not be stored or sent on."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"a string holds a lone surrogate at {exc.start}") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text_only(key)
+            _text_only(item)
+    elif isinstance(value, list):
+        for item in value:
+            _text_only(item)
+
+
+def is_count(text: str) -> bool:
+    """Decimal digits 0-9 only (``str.isdigit`` also takes "²" and "٣", which ``int`` refuses
+    or reads as another number)."""
+    return text.isascii() and text.isdigit()
 
 
 def _get(body: dict[str, Any], name: str) -> Any:

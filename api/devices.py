@@ -147,7 +147,7 @@ async def qr_sheet_svg(call: Call) -> Response:
     sheet = await qr_sheet(call)
     codes = [qr.TableCode(t["table"], t["url"]) for t in sheet["tables"]]
     pages = max(1, -(-len(codes) // qr.PER_PAGE))
-    if not raw.isdigit() or not 1 <= int(raw) <= pages:
+    if not body.is_count(raw) or not 1 <= int(raw) <= pages:
         raise InvalidInput(f"page must be from 1 to {pages}", field="page")
     n = int(raw)
     chunk = codes[(n - 1) * qr.PER_PAGE:n * qr.PER_PAGE]

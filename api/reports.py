@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from api import body
 from api.context import Call
 from kitchen.errors import InvalidInput, NotFound
 from kitchen.model import Line
@@ -20,6 +21,7 @@ from kitchen.model import Line
 DEFAULT_TZ = "Asia/Shanghai"
 MAX_DAYS = 400
 MAX_RANKING = 100
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)  # what a report may ask for
 # report name → (query, takes tz, takes a row limit)
 REPORTS: dict[str, tuple[str, bool, bool]] = {
     "summary": ("stats_summary", False, False),
@@ -47,9 +49,13 @@ def day(text: str, tz: ZoneInfo, field: str) -> dt.date:
     if not text:
         return dt.datetime.now(tz).date()
     try:
-        return dt.date.fromisoformat(text)
+        date = dt.date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidInput(f"{field} must be a date YYYY-MM-DD", field=field) from exc
+    if not FIRST_DAY <= date <= LAST_DAY:
+        raise InvalidInput(f"{field} must be a date from {FIRST_DAY} to {LAST_DAY}",
+                           field=field)
+    return date
 
 
 def day_range(first: dt.date, last: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -119,7 +125,7 @@ async def statistics(call: Call) -> dict[str, Any]:
         args.append(str(tz))
     if takes_limit:
         raw = call.query("limit", "20")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_RANKING:
+        if not body.is_count(raw) or not 1 <= int(raw) <= MAX_RANKING:
             raise InvalidInput(f"limit must be from 1 to {MAX_RANKING}", field="limit")
         args.append(int(raw))
     async with call.svc.pool.acquire() as conn:

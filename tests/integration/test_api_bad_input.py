@@ -19,7 +19,10 @@ ODD_BODIES: list[Any] = [None, {}, {"items": None}, {"items": [{}]}, {"items": [
                          {"items": [["d01", "x"]]}, {"station": {"$ne": 1}}, {"course": True},
                          {"name_zh": "a\u0000", "label": "\u0000", "category_id": "wok",
                           "station_id": "wok", "price_fen": 1, "role": "expo"},
-                         b"\x00\x01", b"[[[[[[[[[["]
+                         b"\x00\x01", b"[[[[[[[[[[",
+                         b'{"qr": "\\ud800", "note": "\\udfff", "items": [{"dish_id": "\\ud800"}]}']
+ODD_QUERIES = ["date=9999-12-31", "from=0001-01-01&to=9999-12-31", "from=9999-12-31",
+               "limit=%C2%B2", "page=%C2%B2", "limit=%D9%A3"]
 
 
 def _good(name: str, order_id: str) -> str:
@@ -40,7 +43,8 @@ async def _send(api: Api, ep: Endpoint, path: str, body: Any) -> None:
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
 async def test_no_5xx_for_odd_parameters_and_bodies(api: Api, endpoint: Endpoint) -> None:
-    """Odd bodies (on real things) and odd path parameters get 2xx or 4xx, never a 5xx."""
+    """Odd bodies and queries (on real things) and odd path parameters get 2xx or 4xx,
+    never a 5xx."""
     if endpoint.path == "/healthz":
         return
     diner = await api.diner("A1")
@@ -48,6 +52,8 @@ async def test_no_5xx_for_odd_parameters_and_bodies(api: Api, endpoint: Endpoint
     good = re.sub(r"\{(\w+)\}", lambda m: _good(m[1], order["id"]), endpoint.path)
     for body in ODD_BODIES if endpoint.method != "GET" else [None]:
         await _send(api, endpoint, good, body)
+    for query in ODD_QUERIES if endpoint.method == "GET" else []:
+        await _send(api, endpoint, f"{good}?{query}", None)
     for odd in ODD_PARAMS:
         path = endpoint.path.replace("{rid}", "demo")
         await _send(api, endpoint, re.sub(r"\{(\w+)\}", odd, path), None)
