@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from kitchen import keys
+from api.menu_edit import MAX_PRICE
+from kitchen import demo, keys
 from tests.integration.test_worker_kit import (
     R,
     Service,
@@ -100,6 +102,21 @@ async def test_a_service_lands_in_postgres_exactly_as_the_live_state(
                                  "ORDER BY table_no")
     assert sessions == [{"table_no": "A1", "guests": 3, "closed_at": None},
                         {"table_no": "A2", "guests": 2, "closed_at": svc.now}]
+
+
+async def test_the_largest_order_the_menu_allows_lands_whole(
+        redis: aioredis.Redis, pool: asyncpg.Pool[Any]) -> None:
+    """An order of 30 items of 20 at the highest price a dish may have (10,000,000 fen), then
+    加菜 of as much again: its total, past what a 32-bit integer holds, is in PostgreSQL."""
+    menu = demo.menu(now_ms=T0)
+    dear = tuple(replace(d, price_fen=MAX_PRICE) if d.id == "d18" else d for d in menu.dishes)
+    svc = await start_service(redis, T0, replace(menu, dishes=dear))
+    await svc.open("A1", 8)
+    big = await svc.order("A1", [("d18", 20)] * 30)
+    await svc.add(big, [("d18", 20)] * 30)
+    await _drain(redis, Persister(pool))
+    total = await pool.fetchval("SELECT total_fen FROM orders WHERE id = $1", big)
+    assert total == 2 * 30 * 20 * MAX_PRICE == (await svc.orders())[big].total_fen
 
 
 async def test_an_older_event_delivered_again_never_overwrites_newer_state(

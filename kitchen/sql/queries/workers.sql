@@ -31,7 +31,7 @@ WITH new_events AS (
                              guests, total_fen, updated_at, last_event_id, last_pos_ms,
                              last_pos_seq)
     SELECT r->>0, r->>1, r->>2, r->>3, (r->>4)::int, (r->>5)::bigint, (r->>6)::boolean,
-           (r->>7)::int, (r->>8)::int, (r->>9)::bigint, r->>10, (r->>11)::bigint,
+           (r->>7)::int, (r->>8)::bigint, (r->>9)::bigint, r->>10, (r->>11)::bigint,
            (r->>12)::bigint
     FROM jsonb_array_elements($3::jsonb) AS r
     ON CONFLICT (restaurant_id, id) DO UPDATE
