@@ -5,7 +5,12 @@ One hash field per order and station (``"<order_id>:<station_id>"``) holds, as m
     {"order_id", "station_id", "table_no", "order_no",
      "state": "pending" | "printed" | "failed",   # failed if any slip failed for good,
      "error": last error text, "updated_at": ms,    # else pending if any slip waits
-     "slips": [{"id", "state", "attempts", "error", "lease", "printed_at", "slip": {...}}]}
+     "slips": [{"id", "state", "attempts", "error", "lease", "printed_at", "slip": {...}}],
+     "done": [ids of finished slips no longer kept]}
+
+Past ``KEEP_SLIPS`` slips the oldest finished ones (printed or failed) are let go, their ids
+kept in ``done`` so that a late redelivery of their event never prints them again; a slip
+still waiting is never let go.
 
 so the kitchen screen can show, for each ticket, whether its paper came out. Every change is a
 compare-and-set of the field (a tiny Lua script), so several printer workers, and the slips
@@ -24,6 +29,7 @@ from workers.tickets import Slip
 
 Record = dict[str, Any]
 KEEP_SLIPS = 20
+KEEP_DONE_IDS = 200
 
 CAS = """
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -48,15 +54,21 @@ def summarize(record: Record, now: int) -> Record:
 
 def with_slip(record: Record | None, slip: Slip, now: int) -> Record | None:
     """``record`` with ``slip`` waiting to be printed; None if it is there already."""
-    if record is not None and any(s["id"] == slip.id for s in record["slips"]):
+    if record is not None and (slip.id in record.get("done", ())
+                               or any(s["id"] == slip.id for s in record["slips"])):
         return None
     rec = record or {"order_id": slip.order_id, "station_id": slip.station_id,
                      "table_no": slip.ticket.table_no, "order_no": slip.ticket.order_no,
                      "error": "", "slips": []}
     rec["table_no"] = slip.ticket.table_no
-    rec["slips"] = [*rec["slips"], {"id": slip.id, "state": "pending", "attempts": 0,
-                                    "error": "", "lease": 0, "printed_at": 0,
-                                    "slip": slip.to_dict()}][-KEEP_SLIPS:]
+    slips = [*rec["slips"], {"id": slip.id, "state": "pending", "attempts": 0, "error": "",
+                             "lease": 0, "printed_at": 0, "slip": slip.to_dict()}]
+    finished = [n for n, s in enumerate(slips) if s["state"] != "pending"]
+    gone = set(finished[:max(0, len(slips) - KEEP_SLIPS)])
+    if gone:
+        rec["done"] = [*rec.get("done", ()), *(slips[n]["id"] for n in sorted(gone))][
+            -KEEP_DONE_IDS:]
+    rec["slips"] = [s for n, s in enumerate(slips) if n not in gone]
     return summarize(rec, now)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,25 @@ def test_print_state_adds_a_slip_once_leases_it_and_records_the_outcome() -> Non
     done = printbook.printed(retry, slip.id, T0 + 4)
     assert done is not None and done["state"] == "printed"
     assert printbook.attempt_failed(done, slip.id, T0 + 5, "late", give_up=True) is None
+
+
+def test_print_state_lets_go_of_finished_slips_only() -> None:
+    """Past 20 slips of one ticket the oldest printed or failed ones are let go, never one
+    still waiting (an order's first ticket, behind a printer that is down, is printed when it
+    comes back); a slip let go is not added, and so not printed, again."""
+    order = _order(_line("L1", "wok"))
+    [first] = slips_for(OrderPlaced("r1", order=order, ts=T0), {"wok": PRINTERS["wok"]}, LAYOUT)
+    record = printbook.with_slip(None, first, T0)
+    urges = [replace(first, id=f"urge-{n}") for n in range(30)]
+    for n, slip in enumerate(urges):
+        record = printbook.with_slip(record, slip, T0 + n)
+        assert record is not None
+        if n < 10:  # the first ten urges print; the first ticket waits for its printer
+            record = printbook.printed(record, slip.id, T0 + n)
+            assert record is not None
+    ids = [s["id"] for s in record["slips"]]
+    assert first.id in ids and record["state"] == "pending"
+    assert len(ids) == printbook.KEEP_SLIPS + 1  # 21 waiting: none may go
+    assert record["done"] == [f"urge-{n}" for n in range(10)]
+    assert printbook.with_slip(record, urges[0], T0 + 99) is None  # printed before
+    assert printbook.with_slip(record, urges[29], T0 + 99) is None  # waiting
