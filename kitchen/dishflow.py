@@ -7,6 +7,7 @@
     any live or ready dish ──void──▶ voided
     held / queued ──return──▶ returned (at once)
     cooking / ready ──return request──▶ approve ▶ returned | refuse ▶ unchanged
+                                        (serving the dish answers the request too)
 
 Every function returns a new :class:`Order` plus what changed; an illegal move raises
 :class:`IllegalTransition` and changes nothing.
@@ -36,10 +37,12 @@ URGE_MAX = 5
 
 
 def _moved(line: Line, to: S, now: int) -> Line:
+    """The dish moved to ``to``. Returning, voiding or serving it answers a return that was
+    waiting: the dish is gone, or it went to the table."""
     times = dict(line.times)
     times[str(to)] = now
     return replace(line, status=to, times=times, return_requested=False
-                   if to in (S.RETURNED, S.VOIDED) else line.return_requested)
+                   if to in (S.RETURNED, S.VOIDED, S.SERVED) else line.return_requested)
 
 
 def _with_lines(order: Order, lines: dict[str, Line]) -> Order:

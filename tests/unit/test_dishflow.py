@@ -93,6 +93,18 @@ def test_return_of_a_cooking_dish_waits_for_approval() -> None:
         dishflow.decide_return(refused, "L1", approve=True, now=6)
 
 
+def test_serving_a_dish_answers_its_waiting_return() -> None:
+    """The pass serves a dish whose return waits for the kitchen: it went to the table, so
+    the request is answered, not left waiting with nothing able to answer it."""
+    flagged, _ = dishflow.request_return(order(S.READY), "L1", now=3)
+    served, _ = dishflow.move(flagged, "serve", ("L1",), now=4)
+    assert served.lines[0].status == S.SERVED and not served.lines[0].return_requested
+    with pytest.raises(IllegalTransition):
+        dishflow.decide_return(served, "L1", approve=True, now=5)
+    recalled, _ = dishflow.move(flagged, "recall", ("L1",), now=4)  # back to the wok: waits on
+    assert recalled.lines[0].return_requested
+
+
 @pytest.mark.parametrize("status", [S.SERVED, S.RETURNED, S.VOIDED])
 def test_finished_dishes_cannot_be_returned(status: S) -> None:
     """A served, returned or voided dish cannot be returned."""
