@@ -69,13 +69,26 @@ def _line(row: Any) -> Line:
 
 
 def seated(table: TableState, orders: list[Order]) -> TableState:
-    """``table`` with the orders placed under its session after its state was recorded."""
+    """``table`` with the orders placed under its session after its state was recorded (an
+    order carries no table state): a table that had none is ordering, and so is a table that
+    asked for its bill and then ordered or added dishes (加菜)."""
     if table.status == TableStatus.FREE:
         return table
     ids = list(table.order_ids)
     ids += [o.id for o in orders if o.session_id == table.session and o.id not in ids]
-    status = TableStatus.ORDERING if ids and table.status == TableStatus.OPEN else table.status
+    status = table.status
+    if ids and status == TableStatus.OPEN:
+        status = TableStatus.ORDERING
+    elif status == TableStatus.PAYING and any(
+            _ordered_since(o, table.bill_requested_at) for o in orders if o.id in ids):
+        status = TableStatus.ORDERING
     return replace(table, order_ids=tuple(ids), status=status)
+
+
+def _ordered_since(order: Order, moment: int) -> bool:
+    """The order was placed, or dishes were added to it, after ``moment`` (ms)."""
+    return order.created_at > moment or any(
+        ln.added and min(ln.times.values(), default=0) > moment for ln in order.lines)
 
 
 async def _orders(conn: Any, q: Queries, rid: str, since: int, sessions: list[str],

@@ -78,6 +78,11 @@ async def _service(svc: Service) -> str:
     await svc.give_back(first, "L2")
     later = await svc.order("A1", [("d04", 1)])
     await svc.clear("A2")
+    third = await svc.order("A3", [("d04", 1)])
+    svc.now += 60_000
+    await svc.bill("A3")
+    svc.now += 60_000
+    await svc.add(third, [("d20", 1)])  # 加菜 after the bill: ordering again
     return later
 
 
@@ -107,6 +112,7 @@ async def test_rebuild_restores_the_live_state_and_commands_work_again(
     assert after == before
     assert after["stock"] == {"d08": "3"}
     assert after["tables"]["A2"]["status"] == TableStatus.FREE
+    assert after["tables"]["A3"]["status"] == TableStatus.ORDERING
     assert after["open"], "the rebuilt open-order index is empty"
     assert await redis.hexists(keys.open_orders(R), keys.OPEN_MARK)
     assert await redis.sismember(keys.RESTAURANTS, R)

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from kitchen import codec, demo, dishflow, keys, ordering, tables
 from kitchen.catalog import save_menu
 from kitchen.events import (
+    BillRequested,
     DishReturned,
     DishStatusChanged,
     DishUrged,
@@ -61,6 +62,7 @@ class Service:
     now: int
     events: list[Event] = field(default_factory=list)
     sessions: dict[str, str] = field(default_factory=dict)
+    table_of: dict[str, str] = field(default_factory=dict)  # order id → table
     counter: int = 0
 
     @property
@@ -109,6 +111,7 @@ class Service:
 
         stock = sorted({d for d, _ in items})
         await self._run(Reads(tables=[table_no], stock=stock, seq=True), decide)
+        self.table_of[order_id] = table_no
         return order_id
 
     async def add(self, order_id: str, items: list[tuple[str, int]]) -> tuple[str, ...]:
@@ -117,12 +120,23 @@ class Service:
         def decide(state: State, tx: Tx) -> None:
             parsed = tuple(ordering.Item(qty=q, dish_id=d) for d, q in items)
             o, ids = ordering.add_lines(state.menu, state.order(order_id), parsed, self.now)
+            table = state.table(self.table_of[order_id])
+            if (ordering_again := tables.add_lines(table, order_id)) != table:
+                tx.put_table(ordering_again)
             added[:] = ids
             tx.put_order(o)
             tx.emit(LinesAdded(self.r, order=o, line_ids=ids, ts=self.now))
 
-        await self._run(Reads(orders=[order_id]), decide)
+        await self._run(Reads(orders=[order_id], tables=[self.table_of[order_id]]), decide)
         return tuple(added)
+
+    async def bill(self, table_no: str) -> None:
+        def decide(state: State, tx: Tx) -> None:
+            t = tables.request_bill(state.table(table_no), self.now)
+            tx.put_table(t)
+            tx.emit(BillRequested(self.r, table=t, total_fen=0, ts=self.now))
+
+        await self._run(Reads(tables=[table_no]), decide)
 
     async def move(self, order_id: str, action: str, *line_ids: str) -> None:
         def decide(state: State, tx: Tx) -> None:
