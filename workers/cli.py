@@ -48,21 +48,23 @@ async def _rebuild(settings: Settings, config: WorkerConfig, restaurant_id: str)
 
 
 async def _close_day(settings: Settings, config: WorkerConfig, restaurants: Sequence[str]
-                     ) -> None:
+                     ) -> int:
     from kitchen.store import Store
     from workers import dayclose
     from workers.app import connect
 
     redis, pool = await connect(settings)
     try:
-        store = Store(redis)
-        closed = ([await dayclose.close_day(store, r, config.tz) for r in restaurants]
-                  if restaurants else await dayclose.close_all(store, config.tz))
+        closed, failed = await dayclose.close_all(Store(redis), config.tz,
+                                                  only=restaurants or None)
     finally:
         await pool.close()
         await redis.aclose()
     for c in closed:
         print(c.describe())
+    for rid, why in failed.items():
+        print(f"could not close the day of {rid}: {why}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 async def _reprint(settings: Settings, args: Sequence[str]) -> None:
@@ -93,8 +95,7 @@ def _run(argv: Sequence[str]) -> int:
         asyncio.run(_reprint(settings, args[1:]))
         return 0
     if args and args[0] == "close-day":
-        asyncio.run(_close_day(settings, WorkerConfig.from_env(env), args[1:]))
-        return 0
+        return asyncio.run(_close_day(settings, WorkerConfig.from_env(env), args[1:]))
     unknown = [a for a in args if a not in ROLES]
     if unknown:
         raise ConfigError(f"unknown role {unknown[0]!r}; roles: {', '.join(ROLES)}")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -92,9 +94,25 @@ async def close_day(store: Store, restaurant_id: str, tz: str, now: int | None =
     return Closed(r, removed, len(earlier) - removed, bool(reset))
 
 
-async def close_all(store: Store, tz: str, now: int | None = None) -> list[Closed]:
-    rids = sorted(text(m) for m in await store.redis.smembers(keys.RESTAURANTS))
-    return [await close_day(store, rid, tz, now) for rid in rids]
+async def close_all(store: Store, tz: str, now: int | None = None,
+                    only: Iterable[str] | None = None) -> tuple[list[Closed], dict[str, str]]:
+    """Close the day of every restaurant (or of ``only`` these): the days closed, and the
+    restaurants whose close failed, with why. One restaurant's trouble (an order that does
+    not decode, a close that kept conflicting) never keeps the others open; Redis being
+    unreachable stops the round (it raises)."""
+    rids = sorted(only) if only is not None else sorted(
+        text(m) for m in await store.redis.smembers(keys.RESTAURANTS))
+    closed: list[Closed] = []
+    failed: dict[str, str] = {}
+    for rid in rids:
+        try:
+            closed.append(await close_day(store, rid, tz, now))
+        except UNREACHABLE:
+            raise
+        except Exception as exc:
+            log.exception("day close of %s failed", rid)
+            failed[rid] = f"{type(exc).__name__}: {exc}"
+    return closed, failed
 
 
 def next_close(now: datetime, at: str) -> datetime:
@@ -104,8 +122,15 @@ def next_close(now: datetime, at: str) -> datetime:
     return due if due > now else due + timedelta(days=1)
 
 
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+RETRY_S = 60.0  # a close that failed is tried again this often ...
+RETRY_FOR_S = 3 * 3600.0  # ... for this long after its time
+
+
 class DayCloser:
-    """The role: sleeps until the next close time, closes every restaurant's day."""
+    """The role: sleeps until the next close time, closes every restaurant's day, and tries
+    again every minute, for up to three hours, the restaurants whose close failed (all of
+    them while Redis is unreachable)."""
 
     def __init__(self, redis: aioredis.Redis, store: Store, tz: str, at: str) -> None:
         self.redis = redis
@@ -126,12 +151,32 @@ class DayCloser:
                 return
             except TimeoutError:
                 pass
+            await self.close_until_done()
+
+    async def close_until_done(self) -> None:
+        """One day's close, tried again for what failed until it is done or too late."""
+        give_up = time.monotonic() + RETRY_FOR_S
+        left: set[str] | None = None  # None: every restaurant
+        while True:
             try:
-                closed = await close_all(self.store, self.tz)
+                closed, failed = await close_all(self.store, self.tz, only=left)
                 log.info("closed the day of %d restaurants: %d earlier orders removed",
                          len(closed), sum(c.removed for c in closed))
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                log.warning("day close: redis unavailable (%s); next at %s", exc, self.at)
+                left = set(failed)
+            except UNREACHABLE as exc:
+                log.warning("day close: redis unavailable (%s)", exc)
+            if left == set():
+                return
+            if time.monotonic() + RETRY_S > give_up:
+                log.error("day close: gave up on %s until the next close at %s",
+                          "every restaurant" if left is None else ", ".join(sorted(left)),
+                          self.at)
+                return
+            try:
+                await asyncio.wait_for(self._stopping.wait(), RETRY_S)
+                return
+            except TimeoutError:
+                pass
 
 
 def roles(ctx: Context) -> list[Role]:

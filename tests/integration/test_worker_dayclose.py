@@ -13,10 +13,18 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis.asyncio as aioredis
 
-from kitchen import keys
-from tests.integration.test_worker_kit import ROOT, R, Service, start_service, worker_env
+from kitchen import demo, keys
+from tests.integration.test_worker_kit import (
+    ROOT,
+    R,
+    Service,
+    start_service,
+    until,
+    worker_env,
+)
+from workers import dayclose
 from workers.config import WorkerConfig
-from workers.dayclose import close_day, next_close
+from workers.dayclose import close_all, close_day, next_close
 from workers.rebuild import midnight_ms
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -75,6 +83,49 @@ async def test_numbers_go_on_when_an_order_came_after_midnight(redis: aioredis.R
     nxt = await svc.order("B2", [("d39", 1)])
     orders = await svc.orders()
     assert (orders[late].no, orders[nxt].no) == (4, 5)
+
+
+async def _broken(redis: aioredis.Redis) -> str:
+    """A second restaurant whose live orders hold one that does not decode."""
+    other = await start_service(redis, EVENING, menu=demo.menu("r2", now_ms=EVENING))
+    await other.open("A1", 2)
+    await other.order("A1", [("d39", 1)])
+    await redis.hset(keys.orders("r2"), "garbled", b"\xc1")
+    return "r2"
+
+
+async def test_one_restaurant_that_cannot_close_keeps_no_other_open(
+        redis: aioredis.Redis) -> None:
+    """A restaurant whose close fails is reported, and every other one is closed."""
+    svc, _ = await _yesterday(redis)
+    broken = await _broken(redis)
+    closed, failed = await close_all(svc.store, TZ, now=MORNING)
+    assert [(c.restaurant_id, c.removed, c.counter_reset) for c in closed] == [(R, 1, True)]
+    assert list(failed) == [broken] and "CodecError" in failed[broken]
+    assert await redis.get(keys.seq(R)) == b"0"
+    assert await redis.get(keys.seq(broken)) == b"1"
+
+
+async def test_the_role_tries_a_failed_close_again_until_it_is_done(
+        redis: aioredis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The role closes what it can at once and tries the rest again every RETRY_S, not a
+    day later: once the broken order is gone, that restaurant's day is closed too."""
+    monkeypatch.setattr(dayclose, "RETRY_S", 0.1)
+    svc, _ = await _yesterday(redis)
+    broken = await _broken(redis)
+    closer = dayclose.DayCloser(redis, svc.store, TZ, "04:00")
+
+    async def mend() -> None:
+        await until(lambda: _seq_is(redis, R, b"0"), what="the sound restaurant closed")
+        await asyncio.sleep(0.3)
+        await redis.hdel(keys.orders(broken), "garbled")
+
+    await asyncio.wait_for(asyncio.gather(closer.close_until_done(), mend()), 20)
+    assert await redis.get(keys.seq(broken)) == b"0"
+
+
+async def _seq_is(redis: aioredis.Redis, rid: str, value: bytes) -> bool:
+    return bool(await redis.get(keys.seq(rid)) == value)
 
 
 async def test_close_day_on_the_command_line(redis: aioredis.Redis, database_url: str,
