@@ -23,6 +23,7 @@ from kitchen.events import (
     LinesAdded,
     OrderPlaced,
     ReturnRequested,
+    TableReopened,
     WaiterCalled,
     new_id,
 )
@@ -123,11 +124,12 @@ async def add_lines(call: Call) -> Reply:
         ordering_again = tables.add_lines(table, order.id)
         new, line_ids = ordering.add_lines(state.menu, order, items, call.now)
         tx = Tx(state)
-        if ordering_again != table:
-            tx.put_table(ordering_again)
         stock.take(tx, state, [ln for ln in new.lines if ln.id in line_ids])
         tx.put_order(new)
         tx.emit(LinesAdded(call.rid, order=new, line_ids=line_ids))
+        if ordering_again != table:
+            tx.put_table(ordering_again)
+            tx.emit(TableReopened(call.rid, table=ordering_again))
         tx.response = {"order": new.to_dict(), "line_ids": list(line_ids)}
         return tx
 

@@ -140,8 +140,9 @@ def urge(order: Order, line_id: str, now: int) -> Order:
     if line.status not in (S.HELD, S.QUEUED, S.COOKING):
         raise IllegalTransition(f"a dish that is {line.status} cannot be urged",
                                 line_id=line_id, status=str(line.status))
-    if line.urges >= URGE_MAX:
-        raise RateLimited(f"this dish was already urged {URGE_MAX} times", line_id=line_id)
+    if line.urges >= URGE_MAX:  # for good: not worth trying again later
+        raise IllegalTransition(f"this dish was already urged {URGE_MAX} times",
+                                line_id=line_id, urges=line.urges)
     wait = line.last_urged_at + URGE_INTERVAL_MS - now
     if line.urges and wait > 0:
         raise RateLimited(f"urged a moment ago; try again in {wait // 1000 + 1} s",

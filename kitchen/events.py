@@ -230,6 +230,15 @@ class BillRequested(Event):
 
 
 @dataclass(frozen=True)
+class TableReopened(Event):
+    """加菜 after the bill was asked for: the table is ordering again (its bill is out of date
+    until asked for anew)."""
+
+    type: ClassVar[str] = "table.reopened"
+    table: TableState
+
+
+@dataclass(frozen=True)
 class WaiterCalled(Event):
     type: ClassVar[str] = "table.waiter_called"
     table: TableState
@@ -283,7 +292,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         OrderPlaced, LinesAdded, DishStatusChanged, ReturnRequested, DishReturned,
         ReturnRefused, DishUrged, DishOverdue, OrderRushed, TicketPrinted, TableOpened,
-        TableTransferred, TableMerged, TableCleared, BillRequested, WaiterCalled, CartChanged,
+        TableTransferred, TableMerged, TableCleared, BillRequested, TableReopened, WaiterCalled,
+        CartChanged,
         StockChanged, DishSoldOut, DishRestocked, MenuChanged,
     )
 }

@@ -320,3 +320,83 @@ def test_a_hub_restart_is_survived_with_every_ticket_once(stack: Stack, screens:
         wok.wait_for_selector(f'.ticket[data-order-id="{order_id}"]', timeout=5_000)
     shown = Counter(ticket_ids(wok))
     assert all(n == 1 for n in shown.values()), f"duplicated tickets: {shown}"
+
+
+def diner_at(stack: Stack, screens: Screens, table: str) -> Page:
+    """A phone that scanned the QR code of ``table``, seated for the test."""
+    open_table(stack, table)
+    qr = api_call(stack, "GET", f"/api/r/demo/tables/{table}/qr", merchant_token(stack))
+    page = screens.open(qr["url"], PHONE, f"diner-{table}")
+    wait_live(page)
+    return page
+
+
+def test_an_order_tapped_offline_is_placed_once(stack: Stack, screens: Screens) -> None:
+    """Offline, 下单 queues the order and the button says it is being sent; it stays so when
+    the page is redrawn, so the cart cannot be ordered twice; back online, one order."""
+    phone = diner_at(stack, screens, "A6")
+    add_to_cart(phone, "d18", 1)
+    phone.context.set_offline(True)
+    phone.wait_for_selector('.conn[data-conn="offline"]', timeout=5_000)
+    phone.click('[data-action="order"]')
+    phone.wait_for_selector('.conn[data-queued="1"]', timeout=5_000)
+    phone.click('[data-tab="menu"]')  # the page is drawn again, the cart still full
+    button = phone.locator('[data-action="order"]')
+    assert button.is_disabled() and button.inner_text().strip() == "正在下单…"
+    phone.context.set_offline(False)
+    phone.wait_for_selector('.conn[data-queued="0"]', timeout=15_000)
+    phone.wait_for_function(
+        "() => !(document.querySelector('.cart-count'))", timeout=5_000)  # the cart is empty
+    orders = api_call(stack, "GET", "/api/r/demo/tables/A6/orders", merchant_token(stack))
+    assert len(orders["orders"]) == 1, orders
+
+
+def test_the_phone_urges_within_the_rules_and_asks_for_the_bill_again_after_adding(
+        stack: Stack, screens: Screens) -> None:
+    """After an urge the dish's urge button is gone for the minute (a second tap would only be
+    refused); 加菜 after asking for the bill reopens it, and the phone can ask again."""
+    phone = diner_at(stack, screens, "A7")
+    add_to_cart(phone, "d18", 1)
+    phone.click('[data-action="order"]')
+    phone.click('[data-tab="orders"]')
+    line = phone.locator('.o-line[data-line-id="L1"]')
+    line.locator('[data-action="urge"]').click()
+    phone.wait_for_selector('.o-line[data-line-id="L1"] .o-urged', timeout=5_000)
+    assert line.locator('[data-action="urge"]').count() == 0
+
+    phone.click('[data-tab="bill"]')
+    phone.click('[data-action="bill"]')
+    phone.wait_for_selector(".bill-note", timeout=5_000)
+    phone.click('[data-tab="menu"]')
+    add_to_cart(phone, "d20", 1)
+    phone.click('[data-action="order"]')  # 加菜 to the order still in the kitchen
+    phone.click('[data-tab="bill"]')
+    phone.wait_for_selector('[data-action="bill"]', timeout=5_000)
+    assert phone.locator(".bill-note").count() == 0
+    phone.click('[data-action="bill"]')
+    phone.wait_for_selector(".bill-note", timeout=5_000)
+    res = api_call(stack, "POST", "/api/r/demo/tables/A7/clear", merchant_token(stack))
+    assert res["table"]["status"] == "free"
+
+
+def test_a_return_asked_once_the_dish_is_bumped_is_answered_on_the_station(
+        stack: Stack, screens: Screens) -> None:
+    """The guest asks to return a dish the wok has already bumped: the ticket stays on the
+    wok's screen with approve / refuse, also after a reload, and leaves once answered."""
+    wok = screens.open(stack.url("station wok"), TABLET, "wok")
+    wait_live(wok)
+    open_table(stack, "A8")
+    order = order_as_waiter(stack, "A8", [{"dish_id": "d18", "qty": 1}])["order"]
+    merchant = merchant_token(stack)
+    card = f'.ticket[data-order-id="{order["id"]}"]'
+    wok.wait_for_selector(card, timeout=5_000)
+    api_call(stack, "POST", f"/api/r/demo/orders/{order['id']}/lines/L1/ready", merchant, {})
+    wok.wait_for_selector(card, state="detached", timeout=5_000)
+    api_call(stack, "POST", f"/api/r/demo/orders/{order['id']}/lines/L1/return", merchant, {})
+    wok.wait_for_selector(f'{card} [data-action="approve-return"]', timeout=5_000)
+    wok.reload()
+    wait_live(wok)
+    wok.click(f'{card} [data-action="approve-return"]')
+    wok.wait_for_selector(card, state="detached", timeout=5_000)
+    live = api_call(stack, "GET", "/api/r/demo/tables/A8/orders", merchant)
+    assert live["orders"][0]["lines"][0]["status"] == "returned"

@@ -221,6 +221,7 @@ async def test_add_dishes_after_the_bill_reopens_it(api: Api) -> None:
     res = await api.post(f"/api/r/demo/orders/{order['id']}/lines", diner,
                          {"items": [{"dish_id": "d02"}]})
     assert res.status_code == 201, res.text
+    assert (await api.events())[-2:] == ["order.lines_added", "table.reopened"]
     bill = (await api.get("/api/r/demo/tables/A1/bill", diner)).json()
     assert bill["status"] == "ordering", bill
     res = await api.post("/api/r/demo/tables/A1/clear", api.merchant)

@@ -33,6 +33,7 @@ SAMPLES: list[events.Event] = [
     events.TableMerged("r1", source=TableState("A2"), target=TABLE, orders=(ORDER,)),
     events.TableCleared("r1", table=TableState("A1"), session_id="s1", total_fen=11600),
     events.BillRequested("r1", table=TABLE, total_fen=11600),
+    events.TableReopened("r1", table=TABLE),
     events.WaiterCalled("r1", table=TABLE, reason="加水"),
     events.CartChanged("r1", table_no="A1", items=(events.CartItem("d1", 2, "少酒"),)),
     events.StockChanged("r1", dish_id="d1", remaining=0),

@@ -113,7 +113,8 @@ def test_finished_dishes_cannot_be_returned(status: S) -> None:
 
 
 def test_urge_is_rate_limited() -> None:
-    """催菜 counts, refuses a second urge within a minute and caps the total."""
+    """催菜 counts, refuses a second urge within a minute (try again later) and caps the
+    total (for good: a 409, not a 429 a phone would keep retrying)."""
     o = dishflow.urge(order(S.COOKING), "L1", now=100_000)
     assert o.lines[0].urges == 1
     with pytest.raises(RateLimited):
@@ -122,7 +123,7 @@ def test_urge_is_rate_limited() -> None:
     for _ in range(dishflow.URGE_MAX - 1):
         t += dishflow.URGE_INTERVAL_MS
         o = dishflow.urge(o, "L1", now=t)
-    with pytest.raises(RateLimited):
+    with pytest.raises(IllegalTransition, match="already urged 5 times"):
         dishflow.urge(o, "L1", now=t + 10 * dishflow.URGE_INTERVAL_MS)
     with pytest.raises(IllegalTransition):
         dishflow.urge(order(S.READY), "L1", now=1)

@@ -14,11 +14,19 @@ import { StatusBadge } from "./lib/status.js";
 import { icon } from "./lib/icons.js";
 
 const STEPS = ["queued", "cooking", "ready", "served"];
+const URGE_MAX = 5; // kitchen/dishflow.py: five urges of a dish in all ...
+const URGE_GAP_MS = 60000; // ... at most one a minute
 const qr = decodeURIComponent(location.pathname.replace(/^\/t\//, "").split("/")[0] || "");
 
 function allergenName(id) {
   const text = t(`allergen.${id}`);
   return text.startsWith("allergen.") ? id : text;
+}
+
+function forgetOtherSittings(prefix, keep) {
+  try {
+    for (const key of Object.keys(localStorage)) if (key.startsWith(prefix) && key !== keep) localStorage.removeItem(key);
+  } catch { /* storage off */ }
 }
 
 function closedPage(kind) {
@@ -70,20 +78,26 @@ function main(s) {
   let holdCourse = false;
   let ended = false;
 
+  // taps waiting for the link belong to this sitting only: the next guests never send them
+  const outboxKey = `kitchen.outbox.diner.${R}.${T}.${s.session || ""}`;
+  forgetOtherSittings(`kitchen.outbox.diner.${R}.${T}.`, outboxKey);
   const endSession = () => {
     if (ended) return;
     ended = true;
     sessionStorage.removeItem(`kitchen.diner.${qr}`);
+    try { localStorage.removeItem(outboxKey); } catch { /* ignore */ }
     closedPage("ended");
   };
-  const outbox = new Outbox(api, `kitchen.outbox.diner.${R}.${T}`, {
-    onChange: (items) => badge.setQueued(items.length),
+  const outbox = new Outbox(api, outboxKey, {
+    onChange: (items) => { badge.setQueued(items.length); if (!ended) rerender(); },
     onRejected: (item, exc) => {
       if (exc.code === "session_ended") return endSession();
       toast(t("common.refused", { reason: exc.message }), "error", 5000);
     },
   });
   badge.setQueued(outbox.size);
+  // an order (or 加菜) waits to be sent: the cart is not ordered a second time meanwhile
+  const ordering = () => outbox.items.some((i) => i.kind === "order");
 
   // ---------------------------------------------------------------- layout
   const head = h("header", { class: "d-head" });
@@ -216,17 +230,16 @@ function main(s) {
       ...(i.dish_id ? { dish_id: i.dish_id } : { set_meal_id: i.set_meal_id }),
       qty: i.qty, note: i.note || "", course: holdCourse ? 2 : 1,
     }));
+    if (ordering()) return;
     const target = openOrder();
-    const btn = cartBar.querySelector(".cart-submit");
-    if (btn) btn.disabled = true;
     if (navigator.onLine === false) toast(t("common.sent_later"), "warn");
     try {
       if (target) {
-        await outbox.push({ method: "POST", path: paths.addLines(R, target.id), body: { items } });
+        await outbox.push({ method: "POST", path: paths.addLines(R, target.id), body: { items }, kind: "order" });
         await api.put(paths.cart(R, T), { items: [] }).then((c) => { cart = c; }).catch(() => {});
         toast(t("diner.added"), "ok");
       } else {
-        await outbox.push({ method: "POST", path: paths.placeOrder(R, T), body: { items } });
+        await outbox.push({ method: "POST", path: paths.placeOrder(R, T), body: { items }, kind: "order" });
         toast(t("diner.ordered"), "ok");
       }
       closeCart();
@@ -265,8 +278,8 @@ function main(s) {
           h("span", { class: "cart-icon" }, icon("cart")),
           count ? h("span", { class: "cart-count" }, String(count)) : null,
           h("span", { class: "cart-total" }, count ? money(cart.total_fen) : t("diner.cart_empty"))),
-        h("button", { type: "button", class: "btn btn-primary cart-submit", disabled: !count, dataset: { action: "order" }, onclick: submit },
-          target ? t("diner.add_now") : t("diner.order_now"))));
+        h("button", { type: "button", class: "btn btn-primary cart-submit", disabled: !count || ordering(), dataset: { action: "order" }, onclick: submit },
+          ordering() ? t("diner.sending") : target ? t("diner.add_now") : t("diner.order_now"))));
   }
 
   // ---------------------------------------------------------------- orders and status
@@ -295,7 +308,8 @@ function main(s) {
   function lineRow(order, line) {
     const dead = DEAD.has(line.status);
     const wait = waitFor(order, line);
-    const urgeable = ["held", "queued", "cooking"].includes(line.status);
+    const urgeable = ["held", "queued", "cooking"].includes(line.status) && (line.urges || 0) < URGE_MAX
+      && !(line.urges && serverNow() - (line.last_urged_at || 0) < URGE_GAP_MS);
     const returnable = ["held", "queued", "cooking", "ready"].includes(line.status) && !line.return_requested;
     return h("li", { class: ["o-line", `o-${line.status}`, dead ? "is-dead" : ""], dataset: { lineId: line.id, orderId: order.id, status: line.status } },
       h("div", { class: "o-top" },
@@ -351,7 +365,8 @@ function main(s) {
   }
 
   function urge(order, line) {
-    outbox.push({ method: "POST", path: paths.urgeLine(R, order.id, line.id), body: {} })
+    // a second urge within the minute is not worth holding the taps behind it: once only
+    outbox.push({ method: "POST", path: paths.urgeLine(R, order.id, line.id), body: {}, once: true })
       .then(() => toast(t("diner.urged"), "ok")).catch(() => {});
   }
 
@@ -432,6 +447,7 @@ function main(s) {
         else if (d.target && d.target.no === T) { table = d.target; for (const o of d.orders || []) book.put(o); }
         break;
       case "table.opened":
+      case "table.reopened":
       case "table.bill_requested":
       case "table.waiter_called":
         if (d.table && d.table.no === T) table = d.table;

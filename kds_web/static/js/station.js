@@ -60,7 +60,10 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
 
   // ---------------------------------------------------------------- helpers
   const mine = (order) => order.lines.filter((ln) => ln.station_id === stationId);
-  const active = (order) => mine(order).some((ln) => ln.status === "queued" || ln.status === "cooking");
+  // a ticket stays up while a dish of it is to cook, or waits for the station's answer to a
+  // return (a dish already bumped included: only the station can answer it)
+  const toCook = (order) => mine(order).some((ln) => ln.status === "queued" || ln.status === "cooking");
+  const active = (order) => toCook(order) || mine(order).some((ln) => ln.return_requested && ln.status === "ready");
   const hasHeld = (order) => mine(order).some((ln) => ln.status === "held");
   const pending = () => outbox.items.filter((i) => i.meta && i.meta.station === stationId);
 
@@ -127,7 +130,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     const dish = dishes.get(line.dish_id) || {};
     const dead = DEAD.has(line.status);
     const wait = pendingLine(order.id, line.id);
-    const shown = wait ? { start: "cooking", ready: "ready", returned: "returned", keep: line.status }[wait.meta.action] || wait.meta.action : line.status;
+    const shown = wait ? { start: "cooking", ready: "ready", recall: "cooking", fire: "queued", returned: "returned", keep: line.status }[wait.meta.action] || line.status : line.status;
     const chips = [];
     if (line.added) chips.push(h("span", { class: "flag flag-added" }, t("flag.added")));
     if (line.urges && !dead && KITCHEN.has(line.status)) chips.push(h("span", { class: "flag flag-urged" }, t("flag.urged", { n: line.urges })));
@@ -174,7 +177,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     h("footer", { class: "ticket-foot" },
       h("span", { class: "ticket-time" }, timeOfDay(order.created_at)),
       h("button", {
-        type: "button", class: "btn btn-go bump", disabled: bumping || !active(order),
+        type: "button", class: "btn btn-go bump", disabled: bumping || !toCook(order),
         dataset: { action: "bump" }, onclick: () => bump(order),
       }, bumping ? [icon("hourglass"), " ", `${t("station.bump")}`] : `✓ ${t("station.bump")}`)));
   }

@@ -36,7 +36,8 @@ export class Outbox {
     return this.items.length;
   }
 
-  /** Queue a command ({method, path, body, label, meta}); resolves with the API's answer. */
+  /** Queue a command ({method, path, body, label, meta, kind, once}); resolves with the API's
+   * answer. ``once``: a 429 (too soon) is its answer, not a reason to hold the queue and retry. */
   push(cmd) {
     const item = { key: newKey(), at: Date.now(), ...cmd };
     this.items.push(item);
@@ -60,7 +61,8 @@ export class Outbox {
         try {
           result = await this.api.call(item.method, item.path, item.body, { key: item.key });
         } catch (exc) {
-          if (exc instanceof NetworkError || (exc instanceof ApiError && exc.temporary)) {
+          const tooSoon = exc instanceof ApiError && exc.status === 429 && item.once;
+          if (exc instanceof NetworkError || (exc instanceof ApiError && exc.temporary && !tooSoon)) {
             this.retryLater();
             return;
           }

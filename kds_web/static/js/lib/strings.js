@@ -107,6 +107,7 @@ export const STRINGS = {
   "diner.cart_empty": S("购物车是空的", "The cart is empty"),
   "diner.cart_count": S("{n} 件", "{n} items"),
   "diner.order_now": S("下单", "Place order"),
+  "diner.sending": S("正在下单…", "Sending…"),
   "diner.add_now": S("加菜", "Add to order"),
   "diner.ordered": S("已下单，厨房已收到", "Ordered: the kitchen has it"),
   "diner.added": S("已加菜", "Added to your order"),
