@@ -12,6 +12,7 @@ import json
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +83,15 @@ class Screens:
         self.contexts: list[BrowserContext] = []
         self.problems: list[str] = []
 
-    def open(self, url: str, size: ViewportSize | None = None, name: str = "") -> Page:
+    def open(self, url: str, size: ViewportSize | None = None, name: str = "",
+             clock_off_s: float = 0) -> Page:
+        """``clock_off_s``: the device's clock is that many seconds ahead (behind if < 0)."""
         context = self.browser.new_context(viewport=size or TABLET, locale="zh-CN",
                                            timezone_id="Asia/Shanghai")
         self.contexts.append(context)
         page = context.new_page()
+        if clock_off_s:
+            page.clock.install(time=datetime.now() + timedelta(seconds=clock_off_s))
         label = name or url.split("#")[0]
         page.on("console", lambda msg: self._console(label, msg))
         page.on("pageerror", lambda exc: self.problems.append(f"{label}: page error {exc}"))

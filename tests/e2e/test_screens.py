@@ -400,3 +400,21 @@ def test_a_return_asked_once_the_dish_is_bumped_is_answered_on_the_station(
     wok.wait_for_selector(card, state="detached", timeout=5_000)
     live = api_call(stack, "GET", "/api/r/demo/tables/A8/orders", merchant)
     assert live["orders"][0]["lines"][0]["status"] == "returned"
+
+
+@pytest.mark.parametrize("off_s", [45, -45])
+def test_ticket_ages_follow_the_servers_clock_not_the_tablets(
+        stack: Stack, screens: Screens, off_s: int) -> None:
+    """A tablet whose clock is 45 s fast or slow still shows a new ticket as seconds old:
+    ages, colours and 超时 follow the server's clock, learnt from the station's snapshot."""
+    wok = screens.open(stack.url("station wok"), TABLET, f"wok-clock{off_s:+d}", clock_off_s=off_s)
+    wait_live(wok)
+    table = "A9" if off_s > 0 else "A10"
+    open_table(stack, table)
+    order = order_as_waiter(stack, table, [{"dish_id": "d18", "qty": 1}])["order"]
+    timer = wok.locator(f'.ticket[data-order-id="{order["id"]}"] .ticket-timer')
+    timer.wait_for(timeout=5_000)
+    minutes, _, seconds = timer.inner_text().partition(":")
+    assert int(minutes) * 60 + int(seconds) < 15, timer.inner_text()
+    api_call(stack, "POST", f"/api/r/demo/orders/{order['id']}/bump", merchant_token(stack),
+             {"station": "wok"})

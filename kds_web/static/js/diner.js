@@ -420,7 +420,7 @@ function main(s) {
   }
 
   function onSnapshot(snap) {
-    learnServerTime(snap.now);
+    learnServerTime(snap.now, true);
     menu = snap.menu;
     cart = snap.cart;
     table = snap.table || table;

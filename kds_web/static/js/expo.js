@@ -134,7 +134,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
   }
 
   function onSnapshot(snap) {
-    learnServerTime(snap.now);
+    learnServerTime(snap.now, true);
     book.clear();
     for (const v of snap.tickets || []) book.put(v);
     const expoStation = Array.from(stations.values()).find((s) => s.is_expo);

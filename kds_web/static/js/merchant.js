@@ -319,7 +319,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     hubUrl, token, restaurant: R, screen: "merchant",
     channels: () => [`board:${R}`, `menu:${R}`],
     loadSnapshot: () => api.get(paths.board(R)),
-    onSnapshot: (snap) => { learnServerTime(snap.now); board = snap; rerender(); },
+    onSnapshot: (snap) => { learnServerTime(snap.now, true); board = snap; rerender(); },
     onEvent,
     onState: followConnection(badge, outbox, onDenied),
   });

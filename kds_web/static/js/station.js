@@ -310,7 +310,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
 
   function onSnapshot(snap) {
     if (snap.station) station = snap.station;
-    learnServerTime(snap.now);
+    learnServerTime(snap.now, true);
     book.clear();
     for (const v of snap.tickets || []) book.put(v);
     render();

@@ -29,15 +29,17 @@ export function timeOfDay(ms) {
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
-/** The server's clock minus ours, learnt from event timestamps; ages use it. */
-let skew = 0;
-export function learnServerTime(serverMs) {
+/** The server's clock minus ours; ages use it. A snapshot's "now" (``fresh``, read just now)
+ * tells it as it is, whichever way this device's clock is off. An event's timestamp arrives
+ * after the event happened (late by the link, or replayed after the screen was offline), so
+ * it may only move the server clock later, never back. */
+let skew = null;
+export function learnServerTime(serverMs, fresh = false) {
   if (!serverMs) return;
   const guess = serverMs - Date.now();
-  // events arrive after they happen: only ever move towards a later server clock
-  if (guess > skew || Math.abs(guess - skew) > 60000) skew = guess;
+  if (fresh || skew === null || guess > skew) skew = guess;
 }
 
 export function serverNow() {
-  return Date.now() + skew;
+  return Date.now() + (skew ?? 0);
 }
