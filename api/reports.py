@@ -18,7 +18,6 @@ from api.context import Call
 from kitchen.errors import InvalidInput, NotFound
 from kitchen.model import Line
 
-DEFAULT_TZ = "Asia/Shanghai"
 MAX_DAYS = 400
 MAX_RANKING = 100
 FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)  # what a report may ask for
@@ -58,6 +57,21 @@ def day(text: str, tz: ZoneInfo, field: str) -> dt.date:
     return date
 
 
+def days_asked(call: Call, tz: ZoneInfo) -> tuple[dt.date, dt.date]:
+    """``from`` and ``to`` (``to`` defaults to ``from``, ``from`` to today), or ``last=N``: the
+    last N days up to today, today being the restaurant's, not the asking device's."""
+    raw = call.query("last")
+    if raw:
+        if call.query("from") or call.query("to"):
+            raise InvalidInput("give either last or from / to", field="last")
+        if not body.is_count(raw) or not 1 <= int(raw) <= MAX_DAYS:
+            raise InvalidInput(f"last must be from 1 to {MAX_DAYS} days", field="last")
+        today = dt.datetime.now(tz).date()
+        return today - dt.timedelta(days=int(raw) - 1), today
+    first = day(call.query("from"), tz, "from")
+    return first, day(call.query("to"), tz, "to") if call.query("to") else first
+
+
 def day_range(first: dt.date, last: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     """[start of ``first``, start of the day after ``last``) in ``tz``."""
     if last < first:
@@ -90,7 +104,7 @@ def _order_row(row: Any) -> dict[str, Any]:
 
 async def orders_of_day(call: Call) -> dict[str, Any]:
     """Every order of one day (PostgreSQL; today's live orders merged in)."""
-    tz = zone(call.query("tz", DEFAULT_TZ))
+    tz = zone(call.query("tz", call.svc.settings.tz))
     date = day(call.query("date"), tz, "date")
     start, end = day_range(date, date, tz)
     async with call.svc.pool.acquire() as conn:
@@ -116,9 +130,8 @@ async def statistics(call: Call) -> dict[str, Any]:
     query, takes_tz, takes_limit = REPORTS[report]
     if query not in call.svc.queries:
         raise NotFound("statistics are not available in this deployment", report=report)
-    tz = zone(call.query("tz", DEFAULT_TZ))
-    first = day(call.query("from"), tz, "from")
-    last = day(call.query("to"), tz, "to") if call.query("to") else first
+    tz = zone(call.query("tz", call.svc.settings.tz))
+    first, last = days_asked(call, tz)
     start, end = day_range(first, last, tz)
     args: list[Any] = [call.rid, start, end]
     if takes_tz:

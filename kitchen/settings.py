@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kitchen.errors import ConfigError
 
@@ -31,6 +32,15 @@ def env_number(env: Mapping[str, str], name: str, default: float, lo: float, hi:
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {raw}")
     return value
+
+
+def time_zone(name: str) -> str:
+    """An IANA time zone name this machine knows (``KITCHEN_TZ``), checked."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"KITCHEN_TZ: unknown time zone {name!r}") from exc
+    return name
 
 
 def env_int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -75,6 +85,7 @@ class Settings:
     # how long the API keeps an idle keep-alive connection: longer than the pace of a kitchen
     # screen's taps, so a tablet does not connect anew for each (uvicorn's default is 5 s)
     api_keep_alive_s: int = 75
+    tz: str = "Asia/Shanghai"  # the restaurants' time zone: their days, in reports and at close
     dev: bool = False
 
     @property
@@ -123,5 +134,6 @@ class Settings:
             send_buffer_bytes=env_int(env, "HUB_SEND_BUFFER", 256 * 1024, 4096, 64 * 1024 * 1024),
             access_log=env.get("API_ACCESS_LOG", "") in {"1", "true", "yes"},
             api_keep_alive_s=env_int(env, "API_KEEP_ALIVE_S", 75, 1, 3_600),
+            tz=time_zone(env.get("KITCHEN_TZ", "") or "Asia/Shanghai"),
             dev=dev,
         )

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kitchen.errors import ConfigError
-from kitchen.settings import env_int, env_number
+from kitchen.settings import env_int, env_number, time_zone
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class WorkerConfig:
             print_give_up_s=env_number(env, "PRINTER_GIVE_UP_S", 600.0, 1, 86_400),
             print_max_age_s=env_number(env, "PRINTER_MAX_AGE_S", 900.0, 1, 7 * 86_400),
             print_width=width,
-            tz=env.get("KITCHEN_TZ", "") or "Asia/Shanghai",
+            tz=time_zone(env.get("KITCHEN_TZ", "") or "Asia/Shanghai"),
             day_close_at=_clock(env.get("WORKER_DAY_CLOSE_AT", "") or "04:00"),
         )
 

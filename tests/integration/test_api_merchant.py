@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 
 from kitchen import keys
+from kitchen.settings import Settings
 from tests.integration.api_fixtures import *  # noqa: F403
-from tests.integration.api_fixtures import Api
+from tests.integration.api_fixtures import Api, serving
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -147,6 +150,31 @@ async def test_orders_of_today_include_live_orders(api_db: Api) -> None:
 async def test_orders_of_a_day_refuse_bad_queries(api_db: Api, query: str) -> None:
     """A malformed date or an unknown time zone is 422."""
     assert (await api_db.get(f"/api/r/demo/orders?{query}", api_db.merchant)).status_code == 422
+
+
+@pytest.mark.parametrize("zone_name", ["Asia/Tokyo", "Asia/Shanghai"])
+async def test_statistics_days_are_the_restaurants_days(
+        settings: Settings, redis: aioredis.Redis, zone_name: str) -> None:
+    """"Today" and its hours are the restaurant's (KITCHEN_TZ), whatever the asking device's
+    clock says: sales at 00:30 in Tokyo are today's in Tokyo, yesterday's in Shanghai."""
+    tz = ZoneInfo("Asia/Tokyo")
+    early = dt.datetime.combine(dt.datetime.now(tz).date(), dt.time(0), tz)
+    if dt.datetime.now(tz) < early + dt.timedelta(hours=1):
+        pytest.skip("the first hour of Tokyo's day: the sales would be in the future")
+    assert settings.database_url is not None
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute("INSERT INTO stats_hourly (restaurant_id, hour, revenue_fen, orders, "
+                           "covers, dishes) VALUES ('demo', $1, 4200, 1, 2, 3)", early)
+    finally:
+        await conn.close()
+    async with serving(replace(settings, tz=zone_name), redis) as api:
+        today = (await api.get("/api/r/demo/stats/summary?last=1", api.merchant)).json()
+        week = (await api.get("/api/r/demo/stats/summary?last=7", api.merchant)).json()
+    assert today["tz"] == zone_name
+    assert today["rows"][0]["revenue_fen"] == (4200 if zone_name == "Asia/Tokyo" else 0)
+    assert week["rows"][0]["revenue_fen"] == 4200
+    assert week["from"] == (dt.date.fromisoformat(week["to"]) - dt.timedelta(days=6)).isoformat()
 
 
 async def test_statistics_run_the_stats_queries(api_db: Api) -> None:

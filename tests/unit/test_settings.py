@@ -6,6 +6,7 @@ import pytest
 
 from kitchen.errors import ConfigError
 from kitchen.settings import DEV_SECRET, Settings
+from workers.config import WorkerConfig
 
 KEY = "k" * 40
 
@@ -67,3 +68,17 @@ def test_the_hub_follows_hints_unless_told_not_to() -> None:
     assert Settings.from_env({"KITCHEN_DEV": "1"}).hub_news is True
     assert Settings.from_env({"KITCHEN_DEV": "1", "HUB_NEWS": "0"}).hub_news is False
     assert Settings.from_env({"KITCHEN_DEV": "1", "HUB_NEWS": "1"}).hub_news is True
+
+
+def test_the_restaurants_time_zone_is_checked_and_shared() -> None:
+    """KITCHEN_TZ sets the days of the API's reports as of the workers' day close; a zone
+    the machine does not know is refused by name."""
+    env = {"KITCHEN_DEV": "1", "KITCHEN_TZ": "Asia/Tokyo"}
+    assert Settings.from_env(env).tz == "Asia/Tokyo"
+    assert WorkerConfig.from_env(env).tz == "Asia/Tokyo"
+    assert Settings.from_env({"KITCHEN_DEV": "1"}).tz == "Asia/Shanghai"
+    for bad in ("Mars/Olympus", "../etc"):
+        with pytest.raises(ConfigError, match="KITCHEN_TZ"):
+            Settings.from_env({"KITCHEN_DEV": "1", "KITCHEN_TZ": bad})
+        with pytest.raises(ConfigError, match="KITCHEN_TZ"):
+            WorkerConfig.from_env({"KITCHEN_TZ": bad})

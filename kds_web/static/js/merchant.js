@@ -174,13 +174,9 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
   }
 
   // ---------------------------------------------------------------- dashboard
+  // the last N days up to today: the restaurant's today (KITCHEN_TZ), not this device's
   function range() {
-    const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-    const to = new Date();
-    const from = new Date();
-    if (period === "7d") from.setDate(from.getDate() - 6);
-    if (period === "30d") from.setDate(from.getDate() - 29);
-    return `from=${day(from)}&to=${day(to)}`;
+    return `last=${{ today: 1, "7d": 7, "30d": 30 }[period] || 1}`;
   }
 
   async function loadStats() {
