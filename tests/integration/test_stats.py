@@ -213,3 +213,24 @@ async def test_stats_after_a_scripted_service_equal_the_figures_of_the_events(
     # the same events delivered again (a crash before the ack) are not counted twice
     await StatsRoller(pool).handle([Entry(keys.log(R), i.decode(), f) for i, f in raw])
     assert await _figures(pool, since, since + timedelta(days=5)) == got
+
+
+async def test_peak_hours_average_over_the_days_the_restaurant_sold(
+        pool: asyncpg.Pool[Any]) -> None:
+    """Four Mondays with a lunch of 20 orders; one of them also a banquet of 15 orders at
+    15:00. The days behind each hour are the four Mondays, so 15:00 averages 3.75 orders,
+    not the 15 of the only Monday that had it."""
+    tz = ZoneInfo(TZ)
+    mondays = [date(2026, 11, 2) + timedelta(weeks=n) for n in range(4)]
+    rows = [(datetime.combine(d, datetime.min.time(), tz) + timedelta(hours=12), 20)
+            for d in mondays]
+    rows.append((datetime.combine(mondays[1], datetime.min.time(), tz) + timedelta(hours=15),
+                 15))
+    await pool.executemany("INSERT INTO stats_hourly (restaurant_id, hour, revenue_fen, "
+                           "orders, covers, dishes) VALUES ($1, $2, 0, $3, 0, 0)",
+                           [(R, hour, n) for hour, n in rows])
+    since = datetime.combine(mondays[0], datetime.min.time(), tz)
+    got = {(r["weekday"], r["hour"]): (r["orders"], r["days"])
+           for r in await pool.fetch(Q["stats_peak_hours"], R, since,
+                                     since + timedelta(days=28), TZ)}
+    assert got == {(1, 12): (80, 4), (1, 15): (15, 4)}

@@ -206,10 +206,11 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
         return { label: String(hr), value: row ? row.revenue_fen : 0, title: `${hr}:00` };
       })
       : stats.daily.map((r) => ({ label: String(r.day).slice(5), value: r.revenue_fen }));
+    // orders in each hour, on average over the days the restaurant sold anything
+    const openDays = new Map(stats.peak.map((r) => [r.weekday, r.days]));
+    const days = Array.from(openDays.values()).reduce((n, d) => n + d, 0);
     const byHour = Array.from({ length: 24 }, (_, hr) => {
-      const rows = stats.peak.filter((r) => r.hour === hr);
-      const orders = rows.reduce((n, r) => n + r.orders, 0);
-      const days = rows.reduce((n, r) => n + r.days, 0);
+      const orders = stats.peak.filter((r) => r.hour === hr).reduce((n, r) => n + r.orders, 0);
       return { label: String(hr), value: days ? Math.round((10 * orders) / days) / 10 : 0, title: `${hr}:00` };
     });
     return h("div", { class: "dash" }, head,

@@ -89,15 +89,23 @@ ORDER BY 1;
 
 -- name: stats_peak_hours
 -- Busiest hours by weekday: rows (weekday 1 = Monday … 7 = Sunday, hour 0–23 in tz $4,
--- orders, revenue_fen, covers, days = how many such weekdays had activity at that hour).
--- Average orders per such hour = orders / days.
-SELECT extract(isodow FROM local)::int AS weekday, extract(hour FROM local)::int AS hour,
-       sum(orders)::int AS orders, sum(revenue_fen)::bigint AS revenue_fen,
-       sum(covers)::int AS covers, count(DISTINCT local::date)::int AS days
-FROM (SELECT hour AT TIME ZONE $4 AS local, orders, revenue_fen, covers
-      FROM stats_hourly
-      WHERE restaurant_id = $1 AND hour >= $2 AND hour < $3) AS h
-GROUP BY 1, 2
+-- orders, revenue_fen, covers, days = how many such weekdays the restaurant sold anything,
+-- at any hour). Average orders in that hour of such a day = orders / days: one banquet at
+-- 15:00 on one of four Mondays averages a quarter of it, not all of it.
+WITH h AS (
+    SELECT hour AT TIME ZONE $4 AS local, orders, revenue_fen, covers
+    FROM stats_hourly
+    WHERE restaurant_id = $1 AND hour >= $2 AND hour < $3
+), open_days AS (
+    SELECT extract(isodow FROM local)::int AS weekday, count(DISTINCT local::date)::int AS days
+    FROM h
+    GROUP BY 1
+)
+SELECT extract(isodow FROM h.local)::int AS weekday, extract(hour FROM h.local)::int AS hour,
+       sum(h.orders)::int AS orders, sum(h.revenue_fen)::bigint AS revenue_fen,
+       sum(h.covers)::int AS covers, o.days
+FROM h JOIN open_days AS o ON o.weekday = extract(isodow FROM h.local)::int
+GROUP BY 1, 2, o.days
 ORDER BY 1, 2;
 
 -- name: stats_dish_ranking
