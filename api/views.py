@@ -55,8 +55,9 @@ def menu_view(menu: Menu, stock: Mapping[str, int], now: int) -> dict[str, Any]:
         "dishes": [dish_view(menu, d, stock, now) for d in menu.dishes if d.active],
         "set_meals": [set_meal_view(menu, s, stock) for s in menu.set_meals if s.active],
         "offers": [o.to_dict() for o in menu.offers if o.active_at(now)],
-        "stations": [{"id": s.id, "name_zh": s.name_zh, "name_en": s.name_en}
-                     for s in menu.stations],
+        "stations": [{"id": s.id, "name_zh": s.name_zh, "name_en": s.name_en,
+                      "is_expo": s.is_expo, "warn_after_s": s.warn_after_s,
+                      "late_after_s": s.late_after_s} for s in menu.stations],
         "now": now,
     }
 

@@ -418,3 +418,51 @@ def test_ticket_ages_follow_the_servers_clock_not_the_tablets(
     assert int(minutes) * 60 + int(seconds) < 15, timer.inner_text()
     api_call(stack, "POST", f"/api/r/demo/orders/{order['id']}/bump", merchant_token(stack),
              {"station": "wok"})
+
+
+def test_the_pass_colours_tickets_by_its_own_times(stack: Stack, screens: Screens) -> None:
+    """The pass's tickets turn amber and red at the times set for the pass station, not at
+    fixed ones: with 1 s and 2 s set, a new ticket is red within a few seconds."""
+    merchant = merchant_token(stack)
+    path, names = "/api/r/demo/admin/stations/expo", {"name_zh": "传菜口", "name_en": "Pass",
+                                                       "is_expo": True}
+    api_call(stack, "PUT", path, merchant, {**names, "warn_after_s": 1, "late_after_s": 2})
+    try:
+        expo = screens.open(stack.url("expo"), TABLET, "expo-times")
+        wait_live(expo)
+        open_table(stack, "B3")
+        order = order_as_waiter(stack, "B3", [{"dish_id": "d18", "qty": 1}])["order"]
+        expo.wait_for_selector(f'.ticket[data-order-id="{order["id"]}"][data-level="late"]',
+                               timeout=8_000)
+    finally:
+        api_call(stack, "PUT", path, merchant, {**names, "warn_after_s": 300,
+                                                "late_after_s": 600})
+
+
+def test_the_dashboard_says_when_its_figures_cannot_be_loaded(
+        stack: Stack, screens: Screens) -> None:
+    """Statistics (or the menu) that fail to load show an error with a retry, never ¥0 and
+    'no data' or 'loading…' for good; once the API answers again, the retry shows them."""
+    merchant = stack.url("merchant")
+    page = screens.open(merchant.replace("/merchant#", "/merchant?tab=tables#"), TABLET,
+                        "merchant-stats-down")
+    wait_live(page)
+    page.route("**/stats/**", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body='{"error": {"code": "busy", "reason": "statistics are busy"}}'))
+    page.click('[data-tab="stats"]')
+    page.wait_for_selector(".load-failed", timeout=5_000)
+    assert "statistics are busy" in page.inner_text(".load-failed")
+    assert page.locator(".kpi").count() == 0
+    page.unroute("**/stats/**")
+    page.click('.load-failed [data-action="retry"]')
+    page.wait_for_selector(".kpi", timeout=5_000)
+    # the menu tab likewise, instead of 'loading…' for good
+    page.route("**/admin/menu", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body='{"error": {"code": "busy", "reason": "the menu is busy"}}'))
+    page.click('[data-tab="menu"]')
+    page.wait_for_selector(".load-failed", timeout=5_000)
+    page.unroute("**/admin/menu")
+    page.click('.load-failed [data-action="retry"]')
+    page.wait_for_selector(".m-table", timeout=5_000)

@@ -17,6 +17,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
   let tab = new URLSearchParams(location.search).get("tab") || "tables";
   let board = { tables: [], totals: {}, screens: [], sold_out: [] };
   let admin = null; // {menu, stock}
+  let adminFailed = ""; // why the menu could not be loaded
   let period = "today";
   let stats = null;
   let qrPages = null;
@@ -111,6 +112,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
 
   // ---------------------------------------------------------------- menu and stock
   function renderMenu() {
+    if (adminFailed) return failedPanel(adminFailed, () => { adminFailed = ""; rerender(); load(); });
     if (!admin) return h("p", { class: "muted" }, t("common.loading"));
     const { menu, stock } = admin;
     const cats = new Map((menu.categories || []).map((c) => [c.id, c]));
@@ -181,11 +183,22 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
 
   async function loadStats() {
     const q = range();
-    const get = (report, extra = "") => api.get(paths.stats(R, report, q + extra)).then((r) => r.rows || []).catch(() => []);
-    const [summary, hourly, daily, ranking, peak, stationsT] = await Promise.all([
-      get("summary"), get("revenue_hourly"), get("revenue_daily"), get("dish_ranking", "&limit=10"), get("peak_hours"), get("station_times")]);
-    stats = { summary: summary[0] || {}, hourly, daily, ranking, peak, stations: stationsT };
+    const get = (report, extra = "") => api.get(paths.stats(R, report, q + extra)).then((r) => r.rows || []);
+    try {
+      const [summary, hourly, daily, ranking, peak, stationsT] = await Promise.all([
+        get("summary"), get("revenue_hourly"), get("revenue_daily"), get("dish_ranking", "&limit=10"), get("peak_hours"), get("station_times")]);
+      stats = { summary: summary[0] || {}, hourly, daily, ranking, peak, stations: stationsT };
+    } catch (exc) {
+      stats = { failed: exc.message || String(exc) }; // shown as such, never as ¥0
+    }
     rerender();
+  }
+
+  /** What could not be loaded, and a button to try again. */
+  function failedPanel(reason, retry) {
+    return h("div", { class: "load-failed", role: "alert" },
+      h("p", {}, t("common.error", { reason })),
+      h("button", { type: "button", class: "btn btn-small btn-primary", dataset: { action: "retry" }, onclick: retry }, t("common.retry")));
   }
 
   function renderStats() {
@@ -195,6 +208,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
       onclick: () => { period = id; stats = null; rerender(); loadStats(); },
     }, t(key))));
     if (!stats) return h("div", {}, head, h("p", { class: "muted" }, t("common.loading")));
+    if (stats.failed) return h("div", {}, head, failedPanel(stats.failed, () => { stats = null; rerender(); loadStats(); }));
     const sm = stats.summary;
     const yuan = (fen) => money(fen);
     const W = window.innerWidth >= 1000 ? Math.floor((content.clientWidth - 90) / 2) : Math.min(640, content.clientWidth - 40);
@@ -273,7 +287,7 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
   const rerender = batched(render);
 
   function load() {
-    if (tab === "menu" && !admin) loadAdmin().catch(() => {});
+    if (tab === "menu" && !admin && !adminFailed) loadAdmin().catch((exc) => { adminFailed = exc.message || String(exc); rerender(); });
     if (tab === "stats" && !stats) loadStats().catch(() => {});
     if (tab === "qr" && !qrPages) loadQr().catch((exc) => toast(t("common.error", { reason: exc.message }), "error"));
   }
@@ -285,10 +299,10 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     refreshTimer = setTimeout(async () => {
       try {
         const snap = await api.get(paths.board(R));
+        // the tiles take the fresher board; the live feed keeps its own position, so no
+        // event after it (a waiter's call, a stock change) is skipped
         if (comparePos(snap.pos, live.pos) >= 0) {
-          live.pos = snap.pos;
           board = snap;
-          badge.update({ pos: snap.pos });
           rerender();
         }
       } catch { /* the next event tries again */ }
