@@ -70,6 +70,14 @@ class InProgress(DomainError):
     temporary = True
 
 
+class AnswerLost(DomainError):
+    """The request with this key was carried out, but its answer could not be kept: it is
+    not carried out again."""
+
+    code = "answer_lost"
+    status = 409
+
+
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
 

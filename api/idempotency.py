@@ -8,21 +8,34 @@ answering for something else.
 
 Commands that go through the store keep the answer in the same atomic step as the change
 (:func:`api.commands.execute`). The few that write elsewhere (PostgreSQL, the reprint stream)
-use :func:`once`: a short lock per key, then the answer is kept the same way.
+use :func:`once`: a short lock per key, owned by the request that took it, then the answer is
+kept the same way. Should keeping the answer fail after the action was carried out (Redis
+gone for a moment), the lock turns into a mark that lasts as long as an answer would: a retry
+is told the action was done (409 ``answer_lost``) rather than doing it a second time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from api.context import Call, Reply
-from api.errors import IdempotencyKeyError, IdempotencyKeyInvalid, InProgress, KeyReused
+from api.errors import (
+    AnswerLost,
+    IdempotencyKeyError,
+    IdempotencyKeyInvalid,
+    InProgress,
+    KeyReused,
+)
 from api.limits import MAX_IDEMPOTENCY_KEY
 from kitchen import codec, keys
 from kitchen.store import Committed
@@ -30,6 +43,12 @@ from kitchen.store import Committed
 HEADER = "idempotency-key"
 KEY = re.compile(rf"^[A-Za-z0-9_\-:.]{{1,{MAX_IDEMPOTENCY_KEY}}}$")
 LOCK_TTL_S = 30
+LOST = b"lost"  # the lock's value once the action was done and its answer could not be kept
+KEEP_TRIES_S = (0.0, 0.1, 0.4)  # keeping an answer: tried again after these pauses
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 def parse_key(value: str | None) -> str:
@@ -96,17 +115,52 @@ async def once(call: Call, produce: Callable[[], Awaitable[tuple[Any, str]]],
 
     if (first := await kept()) is not None:
         return first
-    if not await redis.set(lock, b"1", nx=True, ex=LOCK_TTL_S):
+    owner = secrets.token_hex(8).encode()
+    if not await redis.set(lock, owner, nx=True, ex=LOCK_TTL_S):
+        if await redis.get(lock) == LOST:
+            raise AnswerLost("the request with this Idempotency-Key was carried out, but its "
+                             "answer was lost; it is not carried out again")
         raise InProgress("a request with this Idempotency-Key is still running; retry",
                          retry_after_ms=500)
     try:
-        if (first := await kept()) is not None:
-            return first
-        body, pos = await produce()
-        pipe = redis.pipeline(transaction=True)
-        pipe.hset(idem, mapping={"r": codec.pack(wrap(call.fingerprint, body)), "p": pos})
-        pipe.expire(idem, call.svc.settings.idempotency_ttl)
-        await pipe.execute()
-    finally:
-        await redis.delete(lock)
+        first = await kept()
+        if first is None:
+            body, pos = await produce()
+    except BaseException:  # not carried out: a retry may try it
+        await release(redis, lock, owner)
+        raise
+    if first is not None:
+        await release(redis, lock, owner)
+        return first
+    ttl = call.svc.settings.idempotency_ttl
+    try:
+        await _keep(redis, idem, codec.pack(wrap(call.fingerprint, body)), pos, ttl)
+    except (RedisError, OSError):
+        try:  # done, answer lost: mark the key so that a retry does not do it again
+            await redis.set(lock, LOST, ex=ttl)
+        except (RedisError, OSError):
+            pass  # Redis is gone: the lock runs out, and a retry after that does it again
+        raise
+    await release(redis, lock, owner)
     return reply(Committed(wrap(call.fingerprint, body), pos), call.fingerprint, status)
+
+
+async def _keep(redis: Redis, idem: str, packed: bytes, pos: str, ttl: int) -> None:
+    """Keep an answer, trying again over a moment's outage."""
+    for n, pause in enumerate(KEEP_TRIES_S):
+        await asyncio.sleep(pause)
+        try:
+            pipe = redis.pipeline(transaction=True)
+            pipe.hset(idem, mapping={"r": packed, "p": pos})
+            pipe.expire(idem, ttl)
+            await pipe.execute()
+            return
+        except (RedisError, OSError):
+            if n == len(KEEP_TRIES_S) - 1:
+                raise
+
+
+async def release(redis: Redis, lock: str, owner: bytes) -> bool:
+    """Delete the lock if this request still holds it (not one a later request took after
+    this one's ran out)."""
+    return bool(await redis.eval(RELEASE, 1, lock, owner))

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from api import idempotency
 from kitchen import keys
 from tests.integration.api_fixtures import *  # noqa: F403
 from tests.integration.api_fixtures import Api
@@ -124,3 +126,35 @@ async def test_fifty_concurrent_orders_on_stock_ten(api: Api) -> None:
     assert shad["sold_out"] is True and shad["remaining"] == 0
     events = await api.events()
     assert events.count("order.placed") == 10 and events.count("dish.sold_out") == 1
+
+
+async def test_an_action_whose_answer_was_lost_is_not_done_again(
+        api_db: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device token is issued (PostgreSQL) and then Redis fails to keep the answer: the
+    caller gets a 5xx, and its retry with the same key is told the request was done (409
+    answer_lost) instead of issuing a second token."""
+    async def redis_gone(*_: object) -> None:
+        raise RedisConnectionError("Redis went away")
+
+    monkeypatch.setattr(idempotency, "_keep", redis_gone)
+    body = {"role": "station", "station": "wok", "label": "炒锅平板"}
+    first = await api_db.post("/api/r/demo/tokens", api_db.merchant, body, key="tablet-1")
+    assert first.status_code >= 500, first.text
+    monkeypatch.undo()
+    again = await api_db.post("/api/r/demo/tokens", api_db.merchant, body, key="tablet-1")
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "answer_lost")
+    listed = (await api_db.get("/api/r/demo/tokens", api_db.merchant)).json()["tokens"]
+    assert [t["label"] for t in listed] == ["炒锅平板"]
+    other = await api_db.post("/api/r/demo/tokens", api_db.merchant, body, key="tablet-2")
+    assert other.status_code == 201
+
+
+async def test_a_lock_is_released_only_by_the_request_that_holds_it(api: Api) -> None:
+    """A request whose lock ran out while it worked does not delete the lock a retry took
+    meanwhile."""
+    lock = keys.idem("demo", "~lock|k1")
+    await api.redis.set(lock, b"retry")
+    assert not await idempotency.release(api.redis, lock, b"first")
+    assert await api.redis.get(lock) == b"retry"
+    assert await idempotency.release(api.redis, lock, b"retry")
+    assert await api.redis.get(lock) is None
