@@ -23,8 +23,8 @@ OPEN = State.OPEN
 
 class Conn:
     __slots__ = ("allowance", "channels", "claims", "closing", "errors", "fmt", "id", "limit",
-                 "mark", "on_slow", "peak", "pending", "ping", "proto", "screen", "slot", "sock",
-                 "transport", "ws")
+                 "mark", "on_slow", "peak", "pending", "ping", "proto", "screen", "since", "slot",
+                 "sock", "transport", "ws")
 
     def __init__(self, ws: ServerConnection, conn_id: str, claims: Claims, fmt: int,
                  limit: int, on_slow: Callable[[Conn], None], screen: str | None = None) -> None:
@@ -40,6 +40,8 @@ class Conn:
         sock = getattr(self.transport, "_sock", None)  # a plain selector transport's socket
         self.sock: socket.socket | None = sock if isinstance(sock, socket.socket) else None
         self.channels: set[str] = set()
+        # channel → the log position after which this connection got every event of it
+        self.since: dict[str, tuple[int, int]] = {}
         self.pending: list[bytes] = []
         self.mark = 0  # the fan-out's last event number, so each event goes out once
         self.allowance = 0  # extra bytes tolerated while a replay drains

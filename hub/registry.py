@@ -36,6 +36,7 @@ class Registry:
         for name in names:
             if name in conn.channels:
                 conn.channels.discard(name)
+                conn.since.pop(name, None)
                 subs = self.subscribers.get(name)
                 if subs is not None:
                     subs.discard(conn)

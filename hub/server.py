@@ -37,7 +37,7 @@ from hub.presence import Presence, Screen
 from hub.protocol import Ping, ProtocolError, Subscribe, Unsubscribe
 from hub.registry import Registry
 from hub.sessions import Sessions
-from hub.window import Entry, Window
+from hub.window import ZERO, Entry, Window
 from kitchen import channels, codec, keys, tokens
 from kitchen.codec import Envelope
 from kitchen.errors import AuthError, ConfigError
@@ -353,6 +353,9 @@ class Hub:
                 continue
             accepted.extend(names)
             positions[r] = (window.last_pos, window.epoch)
+            start = resume.pos if resume is not None else window.last
+            for name in names:
+                conn.since[name] = start
             replayed[r] = len(events)
             replay.extend(events)
         conn.send(frames.ack(req.id, accepted, positions, replayed))
@@ -381,10 +384,18 @@ class Hub:
             return "too_old", []
         if conn.claims.role == "diner" and resume.pos < self._session_floor(window, names):
             return "session", []  # the replay would show the guests before
-        had = conn.channels
         diner = conn.claims.role == "diner"
         return None, [e for e in events if not names.isdisjoint(e.routes)
-                      and had.isdisjoint(e.routes) and not (diner and self._foreign(e) in names)]
+                      and not self._delivered(conn, e)
+                      and not (diner and self._foreign(e) in names)]
+
+    @staticmethod
+    def _delivered(conn: Conn, entry: Entry) -> bool:
+        """The connection already got this event through a channel it watches (one it has
+        watched since before the event, live or by a replay)."""
+        since = conn.since
+        return any(since.get(name, ZERO) < entry.key
+                   for name in conn.channels.intersection(entry.routes))
 
     def _foreign(self, entry: Entry) -> str | None:
         """The table channel whose phones must not get this event: its order is not of that

@@ -14,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from hub.protocol import parse_pos
 from kitchen.embedded import free_port
+from kitchen.events import StockChanged
 from tests.integration.hub_support import (
     EPOCH,
     SECRET,
@@ -205,3 +206,24 @@ async def test_position_this_hub_never_reaches_is_a_reload(
             frame = await c.subscribe(["table:r1:T1"],
                                       {R: {"pos": "99999999999999-0", "epoch": EPOCH}})
             assert (frame["op"], frame["reason"]) == ("reload", "ahead")
+
+
+async def test_adding_a_channel_from_an_older_position_replays_what_no_channel_brought(
+        redis: aioredis.Redis, redis_url: str) -> None:
+    """A board screen loads its snapshot, watches board:R live, then adds expo:R from the
+    snapshot's position. A stock change between the two reaches both channels; the board
+    never sent it (it came before the board was watched), so the replay brings it, once.
+    What the board did send live is not sent again."""
+    await open_restaurant(redis)
+    (snapshot,) = await publish(redis, *placed(1))
+    (before,) = await publish(redis, StockChanged(R, dish_id="d1", remaining=3))
+    async with running_hub(hub_settings(redis_url)) as (_, url):
+        async with client(url, token("merchant")) as screen:
+            assert (await screen.subscribe([f"board:{R}"]))["op"] == "ack"
+            (live,) = await publish(redis, StockChanged(R, dish_id="d1", remaining=2))
+            assert [f["pos"] for f in await screen.events(1)] == [live]
+            answer = await screen.subscribe([f"expo:{R}"], {R: {"pos": snapshot,
+                                                                 "epoch": EPOCH}}, rid="e")
+            assert answer["op"] == "ack" and answer["replayed"] == {R: 1}, answer
+            assert [f["pos"] for f in await screen.events(1)] == [before]
+            assert [f for f in await screen.quiet(0.3) if f["op"] == "event"] == []
