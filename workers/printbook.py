@@ -8,13 +8,13 @@ One hash field per order and station (``"<order_id>:<station_id>"``) holds, as m
      "slips": [{"id", "state", "attempts", "error", "lease", "printed_at", "slip": {...}}],
      "done": [ids of finished slips no longer kept]}
 
-Past ``KEEP_SLIPS`` slips the oldest finished ones (printed or failed) are let go, their ids
-kept in ``done`` so that a late redelivery of their event never prints them again; a slip
-still waiting is never let go.
-
 so the kitchen screen can show, for each ticket, whether its paper came out. Every change is a
 compare-and-set of the field (a tiny Lua script), so several printer workers, and the slips
 added while others are being printed, never overwrite each other.
+
+Past ``KEEP_SLIPS`` slips the oldest finished ones (printed or failed) are let go, their ids
+kept in ``done`` so that a late redelivery of their event never prints them again; a slip
+still waiting is never let go.
 """
 
 from __future__ import annotations
