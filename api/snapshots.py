@@ -45,9 +45,10 @@ def ticket_view(order: Order, menu: Menu, now: int, station: str | None
     if not lines:
         return None
     live = [ln for ln in lines if ln.status in KITCHEN]
-    # a station's ticket is open while a dish is to cook, or a return waits for its answer
-    is_open = bool(live) or any(ln.return_requested for ln in lines) if station is not None \
-        else dishflow.is_open(order)
+    if station is None:
+        is_open = dishflow.is_open(order)
+    else:  # a station's ticket is open while a dish is to cook, or a return waits its answer
+        is_open = bool(live) or any(ln.return_requested for ln in lines)
     st = (menu.station(station) if station else next(
         (s for s in menu.stations if s.is_expo), None)) or DEFAULT_STATION
     oldest = min((ln.times.get(str(S.QUEUED), order.created_at) for ln in live),
