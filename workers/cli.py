@@ -40,7 +40,8 @@ async def _rebuild(settings: Settings, config: WorkerConfig, restaurant_id: str)
 
     redis, pool = await connect(settings)
     try:
-        summary = await rebuild.rebuild(pool, redis, restaurant_id, tz=config.tz)
+        summary = await rebuild.rebuild(pool, redis, restaurant_id, tz=config.tz,
+                                        close_at=config.day_close_at)
     finally:
         await pool.close()
         await redis.aclose()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,18 @@ def midnight_ms(now: int, tz: str) -> int:
     """Start of the local day of ``now`` in ``tz``, in ms."""
     local = datetime.fromtimestamp(now / 1000, ZoneInfo(tz))
     return int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+
+
+def service_day_ms(now: int, tz: str, close_at: str) -> int:
+    """Where the live state's day began at ``now``: local midnight once the day close
+    (``close_at``, "HH:MM") has passed today; before it, the previous close, since until then
+    the live state still holds last evening's orders and their ticket numbers go on."""
+    local = datetime.fromtimestamp(now / 1000, ZoneInfo(tz))
+    hour, minute = (int(part) for part in close_at.split(":"))
+    close = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if local >= close:
+        return midnight_ms(now, tz)
+    return int((close - timedelta(days=1)).timestamp() * 1000)
 
 
 def _line(row: Any) -> Line:
@@ -119,7 +131,8 @@ async def _persist_backlog(redis: aioredis.Redis, rid: str) -> str:
 
 
 async def rebuild(pool: asyncpg.Pool[Any], redis: aioredis.Redis, restaurant_id: str,
-                  tz: str = "Asia/Shanghai", now: int | None = None) -> Summary:
+                  tz: str = "Asia/Shanghai", now: int | None = None,
+                  close_at: str = "04:00") -> Summary:
     """Rewrite the live state of ``restaurant_id`` from PostgreSQL (NotFound if unknown)."""
     at = now_ms() if now is None else now
     q = Queries.load()
@@ -129,7 +142,7 @@ async def rebuild(pool: asyncpg.Pool[Any], redis: aioredis.Redis, restaurant_id:
         rows = await conn.fetch(q["workers_rebuild_tables"], rid, at - 2 * DAY_MS)
         recorded = {r["no"]: TableState.from_dict(r["state"]) for r in rows}
         open_tables = [t for t in recorded.values() if t.status != TableStatus.FREE]
-        today = midnight_ms(at, tz)
+        today = service_day_ms(at, tz, close_at)
         orders = await _orders(conn, q, rid, today, [t.session for t in open_tables],
                                [i for t in open_tables for i in t.order_ids])
         stock = {**configured, **{r["dish_id"]: r["remaining"]
