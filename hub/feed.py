@@ -6,6 +6,12 @@ last read, and every log once each ``SWEEP_S`` (what no hint announced); otherwi
 blocking XREAD over every log, on a connection of its own whose socket timeout exceeds the
 BLOCK time. A second connection discovers new restaurants and refreshes epochs and revoked
 token ids.
+
+After the feed could not read for a while (Redis away, or this hub cut off from it), a log
+may have been trimmed past what the hub had read: XREAD would carry on from the oldest entry
+left, silently. So after every failed read each log is checked once: when the last entry the
+hub read is gone, the log moved on by more than it keeps while the hub was away, and the
+window starts again (every screen on it reloads).
 """
 
 from __future__ import annotations
@@ -173,13 +179,18 @@ class Feed:
 
     async def _read_loop(self) -> None:
         backoff = Backoff(log)
+        check_holes = False
         while not self._stopping:
             if not self.windows:
                 await asyncio.sleep(0.1)
                 continue
             try:
+                if check_holes:
+                    await self.check_holes()
+                    check_holes = False
                 full = await self._read()
             except (RedisError, OSError) as exc:
+                check_holes = True
                 await backoff.wait("stream read", exc)
                 continue
             backoff.reset()
@@ -264,10 +275,27 @@ class Feed:
             if r not in self.windows:
                 await self.ensure(r)
 
-    async def _reset(self, restaurant_id: str, window: Window) -> None:
-        """The log was rebuilt (its epoch changed): reload its window, tell the hub."""
+    async def check_holes(self) -> list[str]:
+        """Start again the window of every log trimmed past what this hub read (events it
+        will never see); the restaurants whose windows started again."""
+        read = {r: w.last_pos for r, w in self.windows.items() if w.last > ZERO}
+        pipe = self.redis.pipeline(transaction=False)
+        for r, pos in read.items():
+            pipe.xrange(keys.log(r), pos, pos, count=1)
+        holed = []
+        for (r, pos), found in zip(read.items(), await pipe.execute(), strict=True):
+            window = self.windows.get(r)
+            if window is not None and window.last_pos == pos and not found:
+                holed.append(r)
+                await self._reset(r, window, "its log was trimmed past what this hub had read")
+        return holed
+
+    async def _reset(self, restaurant_id: str, window: Window,
+                     why: str = "its epoch changed") -> None:
+        """The log was rebuilt (its epoch changed), or has a hole: reload its window, tell
+        the hub."""
         fresh = await self._load(restaurant_id, install=False)
-        log.warning("epoch of %s changed (%r → %r): window reloaded",
-                    restaurant_id, window.epoch, fresh.epoch)
+        log.warning("%s: %s (epoch %r → %r); window reloaded",
+                    restaurant_id, why, window.epoch, fresh.epoch)
         self._install(restaurant_id, fresh)
         self.on_reset(restaurant_id, fresh)

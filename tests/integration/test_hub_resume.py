@@ -6,13 +6,18 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from websockets.exceptions import ConnectionClosed
 
+import hub.feed
 from hub.protocol import parse_pos
+from kitchen import keys
 from kitchen.embedded import free_port
 from kitchen.events import StockChanged
 from tests.integration.hub_support import (
@@ -28,6 +33,7 @@ from tests.integration.hub_support import (
     running_hub,
     token,
 )
+from tests.integration.test_worker_kit import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,3 +233,34 @@ async def test_adding_a_channel_from_an_older_position_replays_what_no_channel_b
             assert answer["op"] == "ack" and answer["replayed"] == {R: 1}, answer
             assert [f["pos"] for f in await screen.events(1)] == [before]
             assert [f for f in await screen.quiet(0.3) if f["op"] == "event"] == []
+
+
+async def test_a_log_trimmed_past_what_the_hub_read_while_cut_off_makes_its_screens_reload(
+        redis: aioredis.Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the hub cannot read, the log moves on by more than it keeps: the events the hub
+    never read are gone. Its next read would carry on from what is left as if nothing were
+    missing; instead the screens on that log are told to reload."""
+    monkeypatch.setattr(hub.feed, "SWEEP_S", 60.0)
+    await open_restaurant(redis)
+    await publish(redis, *placed(1))
+    async with running_hub(hub_settings(redis_url)) as (running, url):
+        async with client(url, token("station", station="wok")) as screen:
+            assert (await screen.subscribe([WOK]))["op"] == "ack"
+            hints = running.feed.hints
+            await until(lambda: hints.live and hints.next_sweep > time.monotonic(), 5,
+                        "the hub reads on news, and has swept once")
+            await publish(redis, *placed(3, start=2), hint=False)  # the hub hears nothing
+            await redis.xtrim(keys.log(R), maxlen=1, approximate=False)  # and trimmed away
+            read = running.feed.tail.read
+            failures = [RedisConnectionError("the hub is cut off from Redis")]
+
+            async def cut_off(*args: Any) -> Any:
+                if failures:
+                    raise failures.pop()
+                return await read(*args)
+
+            monkeypatch.setattr(running.feed.tail, "read", cut_off)
+            await publish(redis, *placed(1, start=5))  # news: the hub tries to read
+            reload = await screen.until("reload", wait=10)
+            assert reload["channels"] == [WOK], reload
+            assert not [f for f in await screen.quiet(0.3) if f["op"] == "event"]
