@@ -49,9 +49,18 @@ async def get_cart(call: Call) -> dict[str, Any]:
     return cart_view(table_no, _cart(state), state.menu, stock, call.now)
 
 
+def ordering_stock(menu: Menu, items: list[CartItem]) -> list[str]:
+    """The dishes whose counts say whether the cart can be ordered (set meals' included)."""
+    out = [i.dish_id for i in items if i.dish_id]
+    for i in items:
+        meal = menu.set_meal(i.set_meal_id) if i.set_meal_id else None
+        out += [dish_id for dish_id, _ in meal.items] if meal else []
+    return out
+
+
 def _answer(state: State, table_no: str, items: list[CartItem], now: int) -> dict[str, Any]:
     """The cart as GET shows it (availability against the stock, read with the cart)."""
-    need(state, stock=[i.dish_id for i in items if i.dish_id])
+    need(state, stock=ordering_stock(state.menu, items))
     stock = {d: n for d, n in state.stock.items() if n is not None}
     return cart_view(table_no, items, state.menu, stock, now)
 

@@ -14,14 +14,16 @@ from typing import Any
 
 from api import idempotency, menu_edit
 from api.context import Call, Reply
+from api.menu_edit import InUse
 from api.stock import set_count
 from kitchen import catalog
 from kitchen.errors import NotFound
-from kitchen.events import MenuChanged
-from kitchen.model import Menu
+from kitchen.events import MenuChanged, StockChanged
+from kitchen.model import DishStatus, Menu
 from kitchen.store import Reads, State, Tx
 
 Edit = Callable[[Menu], tuple[Menu, Any]]
+LIVE = frozenset({DishStatus.HELD, DishStatus.QUEUED, DishStatus.COOKING, DishStatus.READY})
 
 
 async def get_full_menu(call: Call) -> dict[str, Any]:
@@ -58,8 +60,9 @@ async def _apply(call: Call, kind: str, edit: Edit, stock: tuple[str, bool, int 
                 tx.emit(MenuChanged(call.rid, menu_version=new.version))
                 if sets_stock:
                     set_count(tx, state, dish_id, count)
-                elif dish_id and new.dish(dish_id) is None:
-                    tx.put_stock(dish_id, None)  # a deleted dish keeps no count
+                elif dish_id and new.dish(dish_id) is None:  # a deleted dish keeps no count,
+                    tx.put_stock(dish_id, None)  # in the history either (a rebuild reads it)
+                    tx.emit(StockChanged(call.rid, dish_id=dish_id, remaining=None))
                 return tx
 
             done = await svc.store.run(call.rid, Reads(stock=[dish_id] if dish_id else ()),
@@ -83,9 +86,15 @@ async def put_station(call: Call) -> Reply:
 
 
 async def delete_station(call: Call) -> Reply:
-    """Delete a station no dish is cooked at."""
-    return await _apply(call, "station",
-                        _deleted(menu_edit.delete_station, call.param("station_id")))
+    """Delete a station no dish is cooked at, on the menu or on an open ticket (a dish moved
+    to another station keeps its tickets where they were until they are done)."""
+    sid = call.param("station_id")
+    waiting = sorted({o.id for o in await call.svc.store.open_orders(call.rid)
+                      for ln in o.lines if ln.station_id == sid and ln.status in LIVE})
+    if waiting:
+        raise InUse(f"{len(waiting)} open tickets still have dishes at this station; finish "
+                    "them first", station=sid, orders=waiting[:20])
+    return await _apply(call, "station", _deleted(menu_edit.delete_station, sid))
 
 
 async def put_category(call: Call) -> Reply:

@@ -174,7 +174,7 @@ def put_set_meal(menu: Menu, set_id: str, data: dict[str, Any]) -> tuple[Menu, S
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_SET_ITEMS:
         raise InvalidInput(f"items must list 1 to {MAX_SET_ITEMS} [dish_id, qty] pairs",
                            field="items")
-    items = []
+    items: list[tuple[str, int]] = []
     for n, pair in enumerate(raw):
         if (not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[0], str)
                 or type(pair[1]) is not int or not 1 <= pair[1] <= 20):
@@ -182,6 +182,9 @@ def put_set_meal(menu: Menu, set_id: str, data: dict[str, Any]) -> tuple[Menu, S
                                field=f"items[{n}]")
         if menu.dish(pair[0]) is None:
             raise InvalidInput(f"no dish {pair[0]!r}", field=f"items[{n}]")
+        if any(pair[0] == dish for dish, _ in items):  # its stock would be checked per entry
+            raise InvalidInput(f"dish {pair[0]!r} is listed twice: give its quantity once",
+                               field=f"items[{n}]")
         items.append((pair[0], pair[1]))
     meal = SetMeal(_id(set_id), price_fen=body.integer(data, "price_fen", lo=0, hi=MAX_PRICE),
                    items=tuple(items),

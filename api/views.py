@@ -74,6 +74,11 @@ def cart_view(table_no: str, items: Sequence[CartItem], menu: Menu,
         if dish is not None:
             left = _remaining(stock, dish.id)
             available = available and (left is None or left >= item.qty)
+        elif meal is not None:  # every dish of the set, as many times as it holds it
+            available = available and all(
+                (d := menu.dish(dish_id)) is not None and d.active
+                and ((left := _remaining(stock, dish_id)) is None or left >= per * item.qty)
+                for dish_id, per in meal.items)
         total += unit * item.qty if available else 0
         out.append({**item.to_dict(), "name_zh": getattr(thing, "name_zh", ""),
                     "name_en": getattr(thing, "name_en", ""), "unit_price_fen": unit,

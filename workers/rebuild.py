@@ -146,7 +146,8 @@ async def rebuild(pool: asyncpg.Pool[Any], redis: aioredis.Redis, restaurant_id:
         orders = await _orders(conn, q, rid, today, [t.session for t in open_tables],
                                [i for t in open_tables for i in t.order_ids])
         stock = {**configured, **{r["dish_id"]: r["remaining"]
-                                  for r in await conn.fetch(q["workers_rebuild_stock"], rid)}}
+                                  for r in await conn.fetch(q["workers_rebuild_stock"], rid)
+                                  if menu.dish(r["dish_id"]) is not None}}
         revoked = [r["id"] for r in await conn.fetch(q["workers_rebuild_revoked"], rid)]
     tables = {no: seated(recorded.get(no, TableState(no)), orders)
               for no in (*menu.tables, *recorded)}

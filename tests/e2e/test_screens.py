@@ -466,3 +466,18 @@ def test_the_dashboard_says_when_its_figures_cannot_be_loaded(
     page.unroute("**/admin/menu")
     page.click('.load-failed [data-action="retry"]')
     page.wait_for_selector(".m-table", timeout=5_000)
+
+
+def test_a_set_meal_is_greyed_on_the_phone_while_one_of_its_dishes_is_sold_out(
+        stack: Stack, screens: Screens) -> None:
+    """The lunch set holds 清炒时蔬 (d34): marking that dish sold out greys the set on the
+    phone at once, and restocking it lifts the mark, without a reload."""
+    phone = screens.open(stack.url("diner table A1"), PHONE, "diner-sets")
+    wait_live(phone)
+    card = '.set-meal[data-set-id="s2"]'
+    assert "is-sold-out" not in (phone.locator(card).get_attribute("class") or "")
+    merchant = merchant_token(stack)
+    api_call(stack, "PUT", "/api/r/demo/dishes/d34/stock", merchant, {"remaining": 0})
+    phone.wait_for_selector(f"{card}.is-sold-out", timeout=5_000)
+    api_call(stack, "PUT", "/api/r/demo/dishes/d34/stock", merchant, {"remaining": None})
+    phone.wait_for_selector('.set-meal:not(.is-sold-out)[data-set-id="s2"]', timeout=5_000)

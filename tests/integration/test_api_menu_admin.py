@@ -134,6 +134,9 @@ async def test_stations_categories_set_meals_and_offers(api_db: Api) -> None:
      "invalid_input"),
     ("PUT", "set-meals/s9", {"name_zh": "x", "price_fen": 1, "items": []}, 422,
      "invalid_input"),
+    ("PUT", "set-meals/s9", {"name_zh": "x", "price_fen": 1,
+                             "items": [["d01", 1], ["d02", 1], ["d01", 1]]}, 422,
+     "invalid_input"),
     ("PUT", "offers/o9", {"dish_id": "d01", "price_fen": 1, "starts_at": 5, "ends_at": 5},
      422, "invalid_input"),
     ("PUT", "stations/wok", {"name_zh": "炒锅", "is_expo": True}, 409, "in_use"),
@@ -150,6 +153,58 @@ async def test_bad_menu_edits_are_refused_and_change_nothing(
     assert res.json()["error"]["code"] == code
     menu = (await api_db.get("/api/r/demo/menu", api_db.merchant)).json()
     assert menu["version"] == 1 and await api_db.log_len() == 0
+
+
+async def test_a_station_with_dishes_on_open_tickets_is_not_deleted(api_db: Api) -> None:
+    """The wok's dishes move to the steam station, but a ticket still has a wok dish
+    cooking: deleting the wok is refused (its tablet is the only one that shows that dish)
+    until the ticket is done."""
+    waiter = api_db.merchant
+    await api_db.open_table("A1")
+    order = await api_db.order(waiter, "A1", [{"dish_id": "d18"}])
+    menu = (await api_db.get("/api/r/demo/admin/menu", waiter)).json()["menu"]
+    for dish in menu["dishes"]:
+        if dish["station_id"] == "wok":
+            res = await api_db.call("PATCH", f"/api/r/demo/admin/dishes/{dish['id']}", waiter,
+                                    {"station_id": "steam"})
+            assert res.status_code == 200, res.text
+    res = await api_db.call("DELETE", "/api/r/demo/admin/stations/wok", waiter)
+    assert (res.status_code, res.json()["error"]["code"]) == (409, "in_use")
+    assert res.json()["error"]["details"]["orders"] == [order["id"]]
+    assert (await api_db.get("/api/r/demo/stations/wok/tickets", waiter)).status_code == 200
+    for action in ("bump", "serve"):
+        res = await api_db.post(f"/api/r/demo/orders/{order['id']}/{action}", waiter, {})
+        assert res.status_code == 200, res.text
+    res = await api_db.call("DELETE", "/api/r/demo/admin/stations/wok", waiter)
+    assert res.status_code == 200, res.text
+
+
+async def test_a_deleted_dish_leaves_no_count_behind(api_db: Api) -> None:
+    """A dish sold out and then deleted records 'no count' in the log, so neither the live
+    state nor a rebuild from the history shows it sold out again."""
+    res = await api_db.put("/api/r/demo/dishes/d40/stock", api_db.merchant, {"remaining": 0})
+    assert res.status_code == 200, res.text
+    res = await api_db.call("DELETE", "/api/r/demo/admin/dishes/d40", api_db.merchant)
+    assert res.status_code == 200, res.text
+    stock = (await api_db.get("/api/r/demo/stock", api_db.merchant)).json()
+    assert "d40" not in stock["stock"] and "d40" not in stock["sold_out"]
+    events = await api_db.events()
+    assert events[-2:] == ["menu.changed", "stock.changed"], events
+
+
+async def test_a_cart_set_meal_whose_dish_is_short_is_unavailable(api_db: Api) -> None:
+    """The lunch set holds one 清炒时蔬 (d34); with none left the cart marks the set
+    unavailable and leaves it out of the total, as an order would refuse it."""
+    diner = await api_db.diner("A1")
+    items = "/api/r/demo/tables/A1/cart/items"
+    res = await api_db.post(items, diner, {"set_meal_id": "s2", "qty": 1})
+    assert res.status_code == 200 and res.json()["items"][0]["available"] is True
+    await api_db.put("/api/r/demo/dishes/d34/stock", api_db.merchant, {"remaining": 0})
+    cart = (await api_db.get("/api/r/demo/tables/A1/cart", diner)).json()
+    assert cart["items"][0]["available"] is False and cart["total_fen"] == 0
+    res = await api_db.post(items, diner, {"dish_id": "d01", "qty": 1})
+    shown = {i.get("set_meal_id") or i["dish_id"]: i for i in res.json()["items"]}
+    assert shown["s2"]["available"] is False
 
 
 async def test_only_merchants_edit_the_menu(api_db: Api) -> None:

@@ -430,6 +430,19 @@ function main(s) {
     render();
   }
 
+  // a set meal is sold out while one of its dishes is short of what the set holds of it
+  function markSetMeals() {
+    const dishes = new Map((menu.dishes || []).map((x) => [x.id, x]));
+    for (const m of menu.set_meals || []) {
+      const short = (m.dishes || []).filter((x) => {
+        const dish = dishes.get(x.dish_id);
+        return !dish || (dish.remaining != null && dish.remaining < x.qty);
+      }).map((x) => x.dish_id);
+      m.sold_out = short.length > 0;
+      m.sold_out_dishes = short;
+    }
+  }
+
   function onEvent(ev) {
     learnServerTime(ev.ts);
     const d = ev.data || {};
@@ -463,6 +476,7 @@ function main(s) {
           dish.remaining = ev.type === "dish.sold_out" ? 0 : d.remaining;
           dish.sold_out = ev.type === "dish.sold_out" || (d.remaining != null && d.remaining <= 0);
         }
+        markSetMeals();
         break;
       default:
         if (d.order && d.order.table_no === T) {
