@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from kitchen import dishflow
 from kitchen.model import DishStatus as S
 from kitchen.model import Line, Order
 
@@ -19,7 +20,7 @@ FLOOR_S = 30
 
 
 def _since(order: Order, line: Line) -> int:
-    return line.times.get(str(S.QUEUED), order.created_at)
+    return dishflow.in_kitchen_since(order, line)
 
 
 def queues(orders: Iterable[Order]) -> dict[str, list[tuple[int, str, str, int]]]:

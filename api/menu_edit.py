@@ -69,8 +69,10 @@ def put_station(menu: Menu, station_id: str, data: dict[str, Any]) -> tuple[Menu
         raise InvalidInput("late_after_s must not be less than warn_after_s",
                            field="late_after_s")
     printer = data.get("printer")
-    if printer is not None and (not isinstance(printer, str) or not PRINTER.match(printer)):
-        raise InvalidInput("printer must be 'host:port' or null", field="printer")
+    if printer is not None and (not isinstance(printer, str) or not PRINTER.match(printer)
+                                or not 1 <= int(printer.rpartition(":")[2]) <= 65535):
+        raise InvalidInput("printer must be 'host:port' (port 1-65535) or null",
+                           field="printer")
     is_expo = body.boolean(data, "is_expo", default=False)
     if is_expo and any(d.station_id == station_id for d in menu.dishes):
         raise InUse("dishes are cooked at this station; it cannot become the pass",

@@ -32,7 +32,7 @@ async def position(call: Call) -> tuple[str, str]:
 
 
 def _late(order: Order, line: Line, now: int) -> bool:
-    since = line.times.get(str(S.QUEUED), order.created_at)
+    since = dishflow.in_kitchen_since(order, line)
     return line.status in (S.QUEUED, S.COOKING) and (
         line.overdue or now - since > line.target_s * 1000)
 
@@ -51,7 +51,7 @@ def ticket_view(order: Order, menu: Menu, now: int, station: str | None
         is_open = bool(live) or any(ln.return_requested for ln in lines)
     st = (menu.station(station) if station else next(
         (s for s in menu.stations if s.is_expo), None)) or DEFAULT_STATION
-    oldest = min((ln.times.get(str(S.QUEUED), order.created_at) for ln in live),
+    oldest = min((dishflow.in_kitchen_since(order, ln) for ln in live),
                  default=order.created_at)
     age_s = max(0, (now - oldest) // 1000) if live else 0
     return {

@@ -36,13 +36,27 @@ URGE_INTERVAL_MS = 60_000  # one 催菜 per dish per minute
 URGE_MAX = 5
 
 
+RECALLED = "recalled"  # the times key of a dish's last recall to the kitchen
+
+
 def _moved(line: Line, to: S, now: int) -> Line:
     """The dish moved to ``to``. Returning, voiding or serving it answers a return that was
-    waiting: the dish is gone, or it went to the table."""
+    waiting: the dish is gone, or it went to the table. Back into the kitchen (a recall, a
+    fire) or out of it (a hold), its overdue clock starts again."""
     times = dict(line.times)
     times[str(to)] = now
+    again = to in (S.QUEUED, S.HELD) or (to == S.COOKING and line.status in (S.READY, S.SERVED))
+    if to == S.COOKING and again:
+        times[RECALLED] = now
     return replace(line, status=to, times=times, return_requested=False
-                   if to in (S.RETURNED, S.VOIDED, S.SERVED) else line.return_requested)
+                   if to in (S.RETURNED, S.VOIDED, S.SERVED) else line.return_requested,
+                   overdue=False if again else line.overdue)
+
+
+def in_kitchen_since(order: Order, line: Line) -> int:
+    """When the dish last entered the kitchen: queued (or fired), or recalled; its age and
+    its overdue clock count from there."""
+    return max(line.times.get(str(S.QUEUED), order.created_at), line.times.get(RECALLED, 0))
 
 
 def _with_lines(order: Order, lines: dict[str, Line]) -> Order:
@@ -157,7 +171,7 @@ def overdue_lines(order: Order, now: int) -> tuple[str, ...]:
     for ln in order.lines:
         if ln.overdue or ln.status not in (S.QUEUED, S.COOKING):
             continue
-        since = ln.times.get(str(S.QUEUED), order.created_at)
+        since = in_kitchen_since(order, ln)
         if now - since > ln.target_s * 1000:
             out.append(ln.id)
     return tuple(out)
@@ -166,7 +180,7 @@ def overdue_lines(order: Order, now: int) -> tuple[str, ...]:
 def overdue_at(order: Order) -> int | None:
     """The first moment (ms) :func:`overdue_lines` will name a dish of ``order``; None while
     no dish is waiting in the kitchen unflagged."""
-    due = [ln.times.get(str(S.QUEUED), order.created_at) + ln.target_s * 1000 + 1
+    due = [in_kitchen_since(order, ln) + ln.target_s * 1000 + 1
            for ln in order.lines
            if not ln.overdue and ln.status in (S.QUEUED, S.COOKING)]
     return min(due, default=None)

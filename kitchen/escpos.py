@@ -88,8 +88,11 @@ class Ticket:
 
 
 def display_width(text: str) -> int:
-    """Columns ``text`` takes on a thermal printer: wide (CJK) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Columns ``text`` takes on a thermal printer: wide (CJK) characters take two, and so do
+    the ones of ambiguous width (· — … × ① ℃ “ ”), which a Chinese printer's GB18030 font
+    prints full width."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" and not ch.isascii() else 1
+               for ch in text)
 
 
 def wrap(text: str, width: int) -> list[str]:

@@ -298,7 +298,7 @@ class Line:
     last_urged_at: int = 0
     overdue: bool = False
     return_requested: bool = False
-    times: dict[str, int] = field(default_factory=dict)  # status → when it was entered
+    times: dict[str, int] = field(default_factory=dict)  # status (or "recalled") → when
 
     @property
     def total_fen(self) -> int:

@@ -209,12 +209,16 @@ class Spooler:
             if record is None or slip_state is None:
                 return  # printed, failed or held by another attempt
             slip = Slip.from_dict(slip_state["slip"])
+            if now_ms() - slip.created_at >= o.give_up_s * 1000:  # stale (the worker was
+                # down, or the slip waited behind others): a late 加菜 would mislead the cook
+                await self._failed(restaurant_id, field, slip, "too late to print", True)
+                return
             printer = (await self.printers.of(restaurant_id)).get(station_id)
             try:
                 if printer is None:
                     raise OSError(f"station {station_id} has no printer any more")
                 await send(printer.host_port, escpos.render(slip.ticket), o.timeout_s)
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, OverflowError, ValueError) as exc:  # a bad address
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 give_up = now_ms() - slip.created_at >= o.give_up_s * 1000
                 await self._failed(restaurant_id, field, slip, error, give_up)

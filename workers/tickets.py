@@ -97,8 +97,8 @@ def _picked(event: ev.Event) -> tuple[SlipKind, Order, set[str]] | None:
         case ev.DishReturned(order=o, line_id=line_id, prev=prev):
             return (SlipKind.VOID, o, set()) if prev == DishStatus.HELD else (
                 SlipKind.VOID, o, {line_id})
-        case ev.DishUrged(order=o, line_id=line_id):
-            return SlipKind.URGE, o, {line_id}
+        case ev.DishUrged(order=o, line_id=line_id):  # a held dish is not in the kitchen yet
+            return SlipKind.URGE, o, {line_id} if _live(o, line_id) else set()
         case _:
             return None
 

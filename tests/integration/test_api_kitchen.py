@@ -254,6 +254,9 @@ async def test_reprint_request_reaches_the_printer_stream(api: Api) -> None:
     assert other.status_code == 403
     gone = await api.post("/api/r/demo/orders/nope/reprint", api.expo)
     assert gone.status_code == 404
+    at_pass = await api.post(path, api.expo, {"station": "expo"})  # the pass's own printer
+    assert at_pass.status_code == 202, at_pass.text
+    assert (await api.redis.xrange(keys.reprint("demo")))[-1][1][b"station_id"] == b"expo"
 
 
 RETURN_OUTCOME = {"held": "granted", "queued": "granted", "cooking": "requested",

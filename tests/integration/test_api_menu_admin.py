@@ -144,6 +144,8 @@ async def test_stations_categories_set_meals_and_offers(api_db: Api) -> None:
      "invalid_input"),
     ("PUT", "stations/s2", {"name_zh": "x", "printer": "not a printer"}, 422,
      "invalid_input"),
+    ("PUT", "stations/s2", {"name_zh": "x", "printer": "10.0.0.5:99999"}, 422,
+     "invalid_input"),
 ])
 async def test_bad_menu_edits_are_refused_and_change_nothing(
         api_db: Api, method: str, path: str, body: Any, status: int, code: str) -> None:

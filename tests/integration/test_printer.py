@@ -208,3 +208,34 @@ async def test_add_ons_urges_and_reprints_print_their_own_slips(
     assert "【补打】" in again and "宫保鸡丁" in again and "椒盐小黄鱼" in again
     assert "【" not in first
     assert len(wok.tickets) == 4
+
+
+async def test_a_slip_left_waiting_past_the_give_up_time_is_not_printed_late(
+        redis: aioredis.Redis, pool: asyncpg.Pool[Any], printer_env: dict[str, str],
+        tmp_path: Path) -> None:
+    """The printer is down and the worker stops while a ticket waits; both come back after
+    the give-up time. The stale ticket is not printed as if new: it is marked failed (the
+    kitchen screen shows it), and the printer gets nothing."""
+    printer = Listener(free_port())
+    svc = await _service(redis, pool, {"wok": printer.address})
+    env = {**printer_env, "PRINTER_GIVE_UP_S": "3"}
+    proc = start_worker(env, "printer", log=tmp_path / "printer-1.log")
+    try:
+        await svc.open("B4", 2)
+        order_id = await svc.order("B4", [("d17", 1)])
+        await until(lambda: _failing(redis, order_id), what="a failed attempt")
+    finally:
+        stop_worker(proc)
+    assert records_of(await PrintBook(redis).all(R), order_id)["wok"]["state"] == "pending"
+    await asyncio.sleep(3.2)
+    await printer.start()
+    proc = start_worker(env, "printer", log=tmp_path / "printer-2.log")
+    try:
+        await until(lambda: _count_printed(redis, 1), what="TicketPrinted")
+        await asyncio.sleep(0.5)
+    finally:
+        stop_worker(proc)
+        await printer.stop()
+    assert printer.tickets == []
+    [event] = _printed(await _log(redis))
+    assert (event.ok, event.order_id) == (False, order_id) and "too late" in event.error

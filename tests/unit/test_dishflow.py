@@ -136,3 +136,31 @@ def test_overdue_finds_dishes_past_target_once() -> None:
     assert dishflow.overdue_lines(o, now=1_000 + 61_000) == ("L1",)
     flagged = dishflow.mark_overdue(o, "L1")
     assert dishflow.overdue_lines(flagged, now=1_000 + 61_000) == ()
+
+
+def test_a_recalled_dish_counts_its_time_from_the_recall() -> None:
+    """Served at 6 min and sent back at 30 min, a dish is not overdue at once: its clock
+    starts at the recall, and it is flagged again only past its target from there."""
+    o = order(S.READY)  # target 60 s, queued at 1 s
+    served, _ = dishflow.move(o, "serve", ("L1",), now=6 * 60_000)
+    back, _ = dishflow.move(served, "recall", ("L1",), now=30 * 60_000)
+    assert dishflow.overdue_lines(back, now=30 * 60_000 + 59_000) == ()
+    assert dishflow.overdue_at(back) == 30 * 60_000 + 60_000 + 1
+    assert dishflow.overdue_lines(back, now=30 * 60_000 + 61_000) == ("L1",)
+
+
+def test_a_flag_of_overdue_ends_when_the_dish_leaves_or_reenters_the_kitchen() -> None:
+    """Flagged overdue, then held for a later course and fired an hour later: the fired
+    dish starts a fresh clock, and is flagged again only if it runs late again; a recalled
+    dish that was flagged before is flagged again too."""
+    flagged = dishflow.mark_overdue(order(S.QUEUED), "L1")
+    held, _ = dishflow.move(flagged, "hold", ("L1",), now=2 * 60_000)
+    assert not held.lines[0].overdue
+    fired, _ = dishflow.move(held, "fire", ("L1",), now=62 * 60_000)
+    assert dishflow.overdue_lines(fired, now=62 * 60_000 + 30_000) == ()
+    assert dishflow.overdue_lines(fired, now=62 * 60_000 + 61_000) == ("L1",)
+    cooked = dishflow.mark_overdue(order(S.COOKING), "L1")
+    ready, _ = dishflow.move(cooked, "ready", ("L1",), now=5 * 60_000)
+    again, _ = dishflow.move(ready, "recall", ("L1",), now=6 * 60_000)
+    assert not again.lines[0].overdue
+    assert dishflow.overdue_lines(again, now=6 * 60_000 + 61_000) == ("L1",)

@@ -100,9 +100,18 @@ def test_lines_never_exceed_the_paper_width() -> None:
 
 
 def test_display_width_counts_wide_characters_twice() -> None:
-    """Chinese characters take two columns, ASCII one."""
+    """Chinese characters take two columns, ASCII one; so do the punctuation marks a Chinese
+    printer prints full width (· — … × ① ℃ and curly quotes)."""
     assert escpos.display_width("ab") == 2
     assert escpos.display_width("宫保") == 4
+    assert escpos.display_width("·—…×①℃“”") == 16
+
+
+def test_a_dish_and_note_full_of_chinese_punctuation_stay_on_the_paper() -> None:
+    """A name and a note with · — … keep within 32 columns and the quantity on its line."""
+    line = TicketLine("招牌·红烧肉（大份）—特辣……", 1, note="不要葱·不要蒜·少盐·少油·多辣")
+    text = escpos.plain_text(escpos.render(_ticket(lines=(line,))))
+    assert all(escpos.display_width(ln) <= 32 for ln in text.splitlines()), text
 
 
 def test_escpos_imports_no_io_library() -> None:
@@ -164,6 +173,8 @@ def test_follow_up_events_print_add_on_void_urge_and_fire_slips() -> None:
         (SlipKind.VOID, ["菜L1"])]
     assert kinds(DishReturned("r1", order=order, line_id="L1", prev="held")) == []
     assert kinds(DishUrged("r1", order=order, line_id="L1")) == [(SlipKind.URGE, ["菜L1"])]
+    held = _order(_line("L1", "wok"), replace(_line("L2", "wok"), status=DishStatus.HELD))
+    assert kinds(DishUrged("r1", order=held, line_id="L2")) == []  # not in the kitchen yet
     assert kinds(DishStatusChanged("r1", order=order, action="fire", changes=change)) == [
         (SlipKind.FIRE, ["菜L2"])]
     assert kinds(DishStatusChanged("r1", order=order, action="start", changes=change)) == []

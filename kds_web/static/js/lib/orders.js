@@ -87,9 +87,11 @@ function kindOf(ev, old) {
   }
 }
 
-/** When a line entered the kitchen queue (its age counts from there). */
+/** When a line last entered the kitchen: queued (or fired), or recalled; its age counts from
+ * there (kitchen/dishflow.py in_kitchen_since). */
 export function queuedAt(order, line) {
-  return (line.times && line.times.queued) || order.created_at;
+  const times = line.times || {};
+  return Math.max(times.queued || order.created_at, times.recalled || 0);
 }
 
 /** Seconds since the oldest still-cooking dish of ``lines`` was queued. */
