@@ -356,9 +356,9 @@ def main(argv: list[str] | None = None) -> int:
             probe.start()
         tail, drain = float(conf.get("tail-s", 20)), float(conf.get("drain-s", 15))
         rush = warm + ramp + plateau + tail + drain
-        # the shape's length, Locust's stop timeout and start-up, and as much again for a
-        # machine running slow
-        deadline = 2 * (rush + float(conf.get("stop-timeout", 15)) + 60)
+        # the shape's length and its settling (twice the stop timeout, the last reports),
+        # Locust's start-up, and as much again for a machine running slow
+        deadline = 2 * (rush + 2 * float(conf.get("stop-timeout", 15)) + 7 + 60)
         window = (warm + ramp + 3, warm + ramp + plateau)  # seconds after Locust's start
         code, cores, started = run_locust(commands, out, system.groups(), deadline,
                                           window=window)
@@ -384,9 +384,25 @@ def main(argv: list[str] | None = None) -> int:
         thresholds = [ln for ln in tail if ln.startswith(("Thresholds", "  ok", "  FAIL"))]
         if thresholds:
             print("\n".join(thresholds))
-    failed = code != 0 or not outcome.ok
-    print(f"\nload test {'FAILED' if failed else 'passed'}: {out}")
-    return 1 if failed else 0
+    why = failures(code, outcome.ok, summary)
+    for reason in why:
+        print(f"\n{reason}")
+    print(f"\nload test {'FAILED' if why else 'passed'}: {out}")
+    return 1 if why else 0
+
+
+def failures(code: int, checked_ok: bool, summary: dict[str, Any]) -> list[str]:
+    """Why the run fails; none when it passed. The probe's orders, placed outside Locust,
+    count like Locust's own requests."""
+    why = []
+    if code != 0:
+        why.append(f"Locust exited with {code}: a failed request or a threshold missed")
+    if not checked_ok:
+        why.append("the check after the run found orders or tickets lost or doubled")
+    probe_failed = int(summary.get("probe", {}).get("failed", 0))
+    if probe_failed:
+        why.append(f"{probe_failed} of the probe's orders failed")
+    return why
 
 
 if __name__ == "__main__":

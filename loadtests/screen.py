@@ -128,16 +128,26 @@ class Screen:
         self._report(name, started)
 
     def _receive_loop(self) -> None:
+        """Read until closed; reconnect after a drop, a reload the hub asks for (it gets its
+        snapshot while resubscribing) or anything else that breaks the reading, which is
+        reported as a failure rather than leaving the screen deaf."""
         while not self.closed:
             ws = self.ws
             assert ws is not None
             try:
                 while True:
                     frame = unpack(ws.recv())
-                    if frame.get("op") == "event":
+                    op = frame.get("op")
+                    if op == "event":
                         self._event(frame, ws.arrived)
+                    elif op == "reload":  # the hub dropped this screen's channels
+                        self._report(f"reload {self.kind}", time.perf_counter())
+                        break
             except (ConnectionClosed, OSError):
-                ws.sock.close()
+                pass
+            except Exception as exc:  # anything else: counted, then read again
+                self._report(f"screen broke {self.kind}", time.perf_counter(), exc)
+            ws.sock.close()
             if self.closed:
                 return
             self._reconnect()

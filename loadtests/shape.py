@@ -1,5 +1,6 @@
 """The lunch rush: screens come on, diners arrive (ramp), the rush (plateau), it thins out
-(tail), and the kitchen finishes what is left (drain). Parameters come from ``locust.conf``.
+(tail), and the kitchen finishes what is left (drain); then every user stops and the last
+statistics come in (settle). Parameters come from ``locust.conf``.
 
 Kitchen screens and merchants are a fixed number of users (``fixed_count``); the shape only
 changes the number of diners, so the order rate is ``diners / diner_pace`` per second.
@@ -55,12 +56,24 @@ class Rush:
         return None
 
 
+REPORT_S = 3.0  # how often a Locust worker sends its statistics to the master
+
+
+def settle_s(options: Any) -> float:
+    """After the drain every user stops (each may take the stop timeout to finish its task)
+    and the workers report at least twice more, so the master judges the run on every
+    request: it stops listening to them half a second after the shape ends."""
+    return float(getattr(options, "stop_timeout", 15) or 15) + 2 * REPORT_S + 1
+
+
 class LunchRush(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         options = current.options
         rush = Rush.of(options)
-        diners = rush.diners(self.get_run_time())
+        now = self.get_run_time()
+        diners = rush.diners(now)
         if diners is None:
-            return None
+            return (0, float(options.spawn_rate_users)) \
+                if now < rush.total_s + settle_s(options) else None
         fixed = int(options.kitchen_screens_resolved) + int(options.merchants)
         return fixed + diners, float(options.spawn_rate_users)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sys
 import threading
 import time
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -16,6 +18,7 @@ import redis.asyncio as aioredis
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from kitchen import keys
 from loadtests.wsclient import Connection
 from tests.integration.hub_support import (
     hub_settings,
@@ -27,6 +30,7 @@ from tests.integration.hub_support import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_a_screen_subscribes_and_reads_events_in_order(
@@ -166,3 +170,75 @@ async def test_a_message_read_late_is_stamped_when_it_arrived() -> None:
         await asyncio.to_thread(conn.close)
     finally:
         server.close()  # type: ignore[attr-defined]
+
+
+SCREEN_CHILD = r"""
+import json, sys, time
+import locust  # noqa: F401  (gevent's patches, as in a Locust worker)
+import gevent
+import redis
+from kitchen import keys
+from loadtests.screen import Screen
+
+url, tok, channel, rid, redis_url = sys.argv[1:6]
+names, got = [], []
+
+class Request:
+    def fire(self, **kw):
+        names.append([kw["name"], kw["exception"] is not None])
+
+class Env:
+    class events:
+        request = Request()
+
+store = redis.Redis.from_url(redis_url)
+
+def snapshot():
+    newest = store.xrevrange(keys.log(rid), count=1)
+    return newest[0][0].decode(), store.get(keys.epoch(rid)).decode()
+
+screen = Screen(Env(), url, tok, [channel], rid, "station-wok",
+                lambda frame, ms: got.append(frame["pos"]), snapshot)
+screen.open()
+print("ready", flush=True)
+deadline = time.monotonic() + 20
+while not any(n.startswith("resume") for n, _ in names) and time.monotonic() < deadline:
+    gevent.sleep(0.05)  # told to reload, it loads its snapshot and subscribes again
+print("reloaded", flush=True)
+while len(got) < 2 and time.monotonic() < deadline:
+    gevent.sleep(0.05)
+screen.close()
+print(json.dumps({"got": got, "names": names}), flush=True)
+"""
+
+
+async def test_a_screen_told_to_reload_on_a_live_connection_goes_on_from_its_snapshot(
+        redis: aioredis.Redis, redis_url: str) -> None:
+    """The log is rebuilt under a new epoch while a generator's screen is live: the hub drops
+    its channels with a reload. The screen counts it, loads its snapshot, subscribes again
+    and gets the next tickets, instead of going deaf for the rest of the run."""
+    await open_restaurant(redis)
+    await publish(redis, *placed(1))
+    async with running_hub(hub_settings(redis_url)) as (_, url):
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SCREEN_CHILD, url, token("station", station="wok"),
+            "station:r1:wok", "r1", redis_url, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            assert child.stdout is not None
+            ready = await asyncio.wait_for(child.stdout.readline(), 30)
+            if ready.strip() != b"ready":
+                assert child.stderr is not None
+                raise AssertionError((await child.stderr.read()).decode()[-2000:])
+            await redis.set(keys.epoch("r1"), "epoch-2")  # a rebuild
+            line = await asyncio.wait_for(child.stdout.readline(), 30)
+            assert line.strip() == b"reloaded", line
+            positions = await publish(redis, *placed(2, start=2))
+            result = json.loads(await asyncio.wait_for(child.stdout.readline(), 30))
+        finally:
+            if child.returncode is None:
+                child.kill()
+            await child.wait()
+    assert result["got"] == positions, result
+    assert ["reload station", False] in result["names"]
+    assert not [n for n, failed in result["names"] if failed]

@@ -67,3 +67,17 @@ def test_a_ticket_skipped_before_the_last_position_read_is_lost() -> None:
                   _seen("wok", "o1", "o2") + _seen("expo", "o2"), SCREENS, stops)
     assert out.tickets_lost == ["r1/expo/o1"]
     assert not out.ok
+
+
+def test_a_screen_deaf_well_before_its_stop_loses_the_tickets_placed_since() -> None:
+    """The screen read nothing after o1, 29 s before it stopped; o2 came 25 s before the
+    stop and o3 5 s before. o3 may still have been on its way; o2 had time to arrive: lost."""
+    out = Outcome()
+    stop = T + 29_000
+    stops = [{"r": "r1", "k": "expo", "pos": f"{T}-0", "ms": stop}]
+    tally_tickets(out, _accepted(("o1", T, ["wok"]), ("o2", stop - 25_000, ["wok"]),
+                                 ("o3", stop - 5_000, ["wok"])),
+                  _seen("wok", "o1", "o2", "o3") + _seen("expo", "o1"), SCREENS, stops)
+    assert out.tickets_lost == ["r1/expo/o2"]
+    assert out.tickets_in_flight == ["r1/expo/o3"]
+    assert not out.ok
