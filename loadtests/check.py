@@ -96,12 +96,14 @@ class Outcome:
 
 def tally_tickets(out: Outcome, accepted: dict[str, dict[str, Any]],
                   seen_records: Iterable[dict[str, Any]], screens: Iterable[dict[str, Any]],
-                  stops: Iterable[dict[str, Any]]) -> None:
+                  stops: Iterable[dict[str, Any]],
+                  added: Iterable[dict[str, Any]] = ()) -> None:
     """Every accepted order's ticket on every kitchen screen that should show it (its
-    stations' and the pass), exactly once. A ticket a screen did not show counts as in
-    flight, not lost, when the screen said it stopped (``stopped`` records) before reading
-    that far in the restaurant's log, less than ``IN_FLIGHT_MS`` after the order was
-    placed; a screen that stopped reading longer before the end still fails the check."""
+    stations', those 加菜 brought it to, and the pass), exactly once. A ticket a screen did
+    not show counts as in flight, not lost, when the screen said it stopped (``stopped``
+    records) before reading that far in the restaurant's log, less than ``IN_FLIGHT_MS``
+    after the order was placed (or the dish added); a screen that stopped reading longer
+    before the end still fails the check."""
     seen = Counter((rec["r"], rec["k"], rec["o"]) for rec in seen_records)
     watching = {(rec["r"], rec["k"]) for rec in screens}
     stopped: dict[tuple[str, str], tuple[tuple[int, int], int]] = {}
@@ -111,14 +113,19 @@ def tally_tickets(out: Outcome, accepted: dict[str, dict[str, Any]],
         if before is not None:
             where, at = max(where, before[0]), max(at, before[1])
         stopped[(rec["r"], rec["k"])] = (where, at)
+    later: dict[str, list[tuple[str, str]]] = {}  # order → (station, 加菜's position)
+    for rec in added:
+        later.setdefault(rec["o"], []).extend((st, rec["pos"]) for st in rec["st"])
     for oid, rec in accepted.items():
-        for screen in (*rec["st"], EXPO):
+        tickets = [(screen, rec["pos"]) for screen in (*rec["st"], EXPO)]
+        tickets += [(st, pos) for st, pos in later.get(oid, ()) if st not in rec["st"]]
+        for screen, pos in dict(tickets).items():
             if (rec["r"], screen) not in watching:
                 continue
             n = seen.get((rec["r"], screen, oid), 0)
             stop = stopped.get((rec["r"], screen))
-            if n == 0 and stop is not None and rec["pos"] and pos_key(rec["pos"]) > stop[0] \
-                    and pos_ms(rec["pos"]) > stop[1] - IN_FLIGHT_MS:
+            if n == 0 and stop is not None and pos and pos_key(pos) > stop[0] \
+                    and pos_ms(pos) > stop[1] - IN_FLIGHT_MS:
                 out.tickets_in_flight.append(f"{rec['r']}/{screen}/{oid}")
                 continue
             out.tickets_expected += 1
@@ -183,7 +190,7 @@ async def check(run_dir: Path, database_url: str, plan: Plan, wait_s: float = 12
     numbers = Counter((row["restaurant_id"], row["no"]) for row in rows)
     out.ticket_no_twice = sorted(f"{r}#{no}" for (r, no), n in numbers.items() if n > 1)
     tally_tickets(out, accepted, ledger.read(run_dir, "seen"), ledger.read(run_dir, "screen"),
-                  ledger.read(run_dir, "stopped"))
+                  ledger.read(run_dir, "stopped"), ledger.read(run_dir, "added"))
     out.served = len({rec["o"] for rec in ledger.read(run_dir, "served")})
     return out
 

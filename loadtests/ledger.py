@@ -66,6 +66,16 @@ class Ledger:
             "r": restaurant_id, "o": order["id"], "no": order["no"], "pos": answer.get("pos", ""),
             "k": key, "st": sorted({ln["station_id"] for ln in order["lines"]})})
 
+    def lines_added(self, restaurant_id: str, before: dict[str, Any],
+                    answer: dict[str, Any]) -> None:
+        """加菜 that brought the order to stations it did not have: their screens must show
+        it too (from the ``order.lines_added`` event)."""
+        had = {ln["station_id"] for ln in before["lines"]}
+        now = {ln["station_id"] for ln in answer["order"]["lines"]}
+        if now - had:
+            self.write("added", {"r": restaurant_id, "o": before["id"],
+                                 "pos": answer.get("pos", ""), "st": sorted(now - had)})
+
     def flush(self) -> None:
         for f in self._files.values():
             f.flush()

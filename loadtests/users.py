@@ -179,8 +179,10 @@ class Diner(Person):
             self.double_tap(body, key, order["id"])
         if random.random() < 0.2:
             dish = random.choice(self.dishes)
-            self._post(f"{self.base}/orders/{order['id']}/lines",
-                       {"items": [{"dish_id": dish, "qty": 1}]}, "add dish")
+            added = self._post(f"{self.base}/orders/{order['id']}/lines",
+                               {"items": [{"dish_id": dish, "qty": 1}]}, "add dish")
+            if added is not None:
+                ledger.lines_added(self.rid, order, added)
         line = random.choice(order["lines"])["id"]
         if random.random() < 0.1:
             self._post(f"{self.base}/orders/{order['id']}/lines/{line}/urge", {}, "urge dish")
@@ -292,7 +294,7 @@ class KitchenScreen(Person):
         order = frame["data"].get("order")
         if not isinstance(order, dict):
             return
-        if frame["type"] == "order.placed" and order["id"] not in self.shown:
+        if self._brings_ticket(frame["type"], order) and order["id"] not in self.shown:
             _, ledger, _ = current.need()
             at = pos_ms(frame["pos"])
             self.shown.add(order["id"])
@@ -302,6 +304,14 @@ class KitchenScreen(Person):
             if self.is_pass:
                 self.placed_ms[order["id"]] = at
         self._update(frame["pos"], order)
+
+    def _brings_ticket(self, kind: str, order: dict[str, Any]) -> bool:
+        """The event that puts the order on this screen: its placing, or 加菜 that brought
+        the order's first dish of this station (not the pass: it has every order placed)."""
+        if kind == "order.placed":
+            return True
+        return kind == "order.lines_added" and not self.is_pass and not any(
+            ln["station_id"] == self.station and not ln.get("added") for ln in order["lines"])
 
     def load_snapshot(self) -> tuple[str, str] | None:
         """After a reload: the screen's snapshot; its tickets count as shown."""

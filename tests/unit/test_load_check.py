@@ -81,3 +81,19 @@ def test_a_screen_deaf_well_before_its_stop_loses_the_tickets_placed_since() -> 
     assert out.tickets_lost == ["r1/expo/o2"]
     assert out.tickets_in_flight == ["r1/expo/o3"]
     assert not out.ok
+
+
+def test_a_ticket_that_an_added_dish_brought_to_a_station_is_checked_there() -> None:
+    """o1 had only wok dishes; 加菜 brought a cold dish: the cold screen must show o1 once.
+    An addition to a station the order already had asks for nothing more."""
+    screens = [*SCREENS, {"r": "r1", "k": "cold"}]
+    added = [{"r": "r1", "o": "o1", "pos": f"{T + 5}-0", "st": ["cold"]},
+             {"r": "r1", "o": "o1", "pos": f"{T + 6}-0", "st": ["wok"]}]
+    shown = _seen("wok", "o1") + _seen("expo", "o1")
+    out = Outcome()
+    tally_tickets(out, _accepted(("o1", T, ["wok"])), shown, screens, [], added)
+    assert out.tickets_lost == ["r1/cold/o1"] and out.tickets_expected == 3
+    out = Outcome()
+    tally_tickets(out, _accepted(("o1", T, ["wok"])), shown + _seen("cold", "o1"), screens, [],
+                  added)
+    assert out.ok and out.tickets_expected == 3
