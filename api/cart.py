@@ -4,6 +4,7 @@ so that two phones adding dishes at once both count."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from api import body
@@ -22,6 +23,25 @@ from kitchen.store import Reads, State, Tx
 def empty_cart(tx: Tx, table_no: str) -> None:
     tx.put_cart(table_no, [])
     tx.emit(CartChanged(tx.r, table_no=table_no, items=()))
+
+
+def move_cart(tx: Tx, source_no: str, source: list[dict[str, Any]], target_no: str,
+              target: list[dict[str, Any]]) -> None:
+    """转台 / 合桌: the moving guests' shared cart joins the target table's (the same item
+    adds up, within the cart's limits); the source's is emptied."""
+    if not source:
+        return
+    items = [CartItem.from_dict(i) for i in target]
+    for item in (CartItem.from_dict(i) for i in source):
+        at = next((n for n, i in enumerate(items)
+                   if (i.dish_id, i.set_meal_id, i.note) == (item.dish_id, item.set_meal_id,
+                                                              item.note)), None)
+        if at is not None:
+            items[at] = replace(items[at], qty=min(MAX_QTY, items[at].qty + item.qty))
+        elif len(items) < MAX_ITEMS:
+            items.append(item)
+    empty_cart(tx, source_no)
+    _put(tx, target_no, items)
 
 
 def _put(tx: Tx, table_no: str, items: list[CartItem]) -> None:

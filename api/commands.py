@@ -44,6 +44,7 @@ def widen(a: Reads, b: Reads) -> Reads:
         stock=tuple(dict.fromkeys((*a.stock, *b.stock))),
         seq=a.seq or b.seq,
         cart=a.cart or b.cart,
+        more_carts=tuple(dict.fromkeys((*a.more_carts, *b.more_carts))),
     )
 
 

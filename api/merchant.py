@@ -10,7 +10,7 @@ import uuid
 from dataclasses import replace
 
 from api import body
-from api.cart import empty_cart
+from api.cart import empty_cart, move_cart
 from api.commands import execute
 from api.context import Call, Reply
 from api.guards import table_orders
@@ -63,12 +63,12 @@ async def transfer_table(call: Call) -> Reply:
         for order in orders:
             tx.put_order(order)
         tx.emit(TableTransferred(call.rid, source=freed, target=moved, orders=orders))
-        if state.cart:
-            empty_cart(tx, source_no)
+        move_cart(tx, source_no, state.cart, target_no, state.carts[target_no])
         tx.response = {"source": freed.to_dict(), "target": moved.to_dict()}
         return tx
 
-    return await execute(call, Reads(tables=[source_no, target_no], cart=source_no), decide)
+    return await execute(call, Reads(tables=[source_no, target_no], cart=source_no,
+                                     more_carts=[target_no]), decide)
 
 
 async def merge_table(call: Call) -> Reply:
@@ -86,12 +86,12 @@ async def merge_table(call: Call) -> Reply:
         for order in orders:
             tx.put_order(order)
         tx.emit(TableMerged(call.rid, source=freed, target=joined, orders=orders))
-        if state.cart:
-            empty_cart(tx, source_no)
+        move_cart(tx, source_no, state.cart, target_no, state.carts[target_no])
         tx.response = {"source": freed.to_dict(), "target": joined.to_dict()}
         return tx
 
-    return await execute(call, Reads(tables=[source_no, target_no], cart=source_no), decide)
+    return await execute(call, Reads(tables=[source_no, target_no], cart=source_no,
+                                     more_carts=[target_no]), decide)
 
 
 async def clear_table(call: Call) -> Reply:

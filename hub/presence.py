@@ -47,7 +47,8 @@ class Presence:
         self.hub_id = hub_id
         self.watchers = watchers  # does anyone here watch board:R?
         self.publish = publish
-        self.local: dict[str, dict[str, Conn]] = {}
+        self.local: dict[str, dict[str, Conn]] = {}  # restaurant → screen → its newest conn
+        self._older: dict[tuple[str, str], list[Conn]] = {}  # the same screen's other conns
         self.gone: dict[str, set[str]] = {}
         self.current: dict[str, list[Screen]] = {}
         self.watched: set[str] = set()
@@ -78,8 +79,12 @@ class Presence:
         if conn.claims.role not in SCREEN_ROLES:
             return
         for r in conn.claims.restaurants:
-            self.local.setdefault(r, {})[screen_of(conn)] = conn
-            self.gone.get(r, set()).discard(screen_of(conn))
+            mine = self.local.setdefault(r, {})
+            screen = screen_of(conn)
+            if (held := mine.get(screen)) is not None and held is not conn:
+                self._older.setdefault((r, screen), []).append(held)
+            mine[screen] = conn
+            self.gone.get(r, set()).discard(screen)
             self._fresh.add(r)
         self._wake.set()
 
@@ -90,9 +95,18 @@ class Presence:
         self._prefix.pop(conn.id, None)
         for r in conn.claims.restaurants:
             mine = self.local.get(r, {})
-            if mine.get(screen) is conn:
-                del mine[screen]
-                self.gone.setdefault(r, set()).add(screen)
+            older = self._older.get((r, screen), [])
+            if conn in older:
+                older.remove(conn)
+            elif mine.get(screen) is conn:
+                if older:  # another device under the same name is still here
+                    mine[screen] = older.pop()
+                    self._fresh.add(r)
+                else:
+                    del mine[screen]
+                    self.gone.setdefault(r, set()).add(screen)
+            if not older:
+                self._older.pop((r, screen), None)
         self._wake.set()
 
     def watch(self, restaurant_id: str) -> None:

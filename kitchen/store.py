@@ -64,6 +64,7 @@ class Reads:
     stock: Sequence[str] = ()
     seq: bool = False
     cart: str = ""  # table number whose cart to read
+    more_carts: Sequence[str] = ()  # other tables whose carts to read (State.carts)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class State:
     seq: int
     cart: list[dict[str, Any]]
     raw: dict[Slot, bytes | None]
+    carts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # Reads.more_carts
 
     def table(self, no: str) -> TableState:
         t = self.tables.get(no)
@@ -248,6 +250,7 @@ class Store:
             slots.append((keys.seq(r), ""))
         if reads.cart:
             slots.append((keys.cart(r, reads.cart), ""))
+        slots += [(keys.cart(r, no), "") for no in reads.more_carts]
 
         hashes: dict[str, list[str]] = {}  # one HMGET per hash, one GET per string
         strings: list[str] = []
@@ -297,7 +300,9 @@ class Store:
         seq = _int(get(keys.seq(r), "")) or 0
         cart_raw = get(keys.cart(r, reads.cart), "") if reads.cart else None
         cart = codec.unpack(cart_raw) if cart_raw else []
-        return State(r, menu, tables, orders, stock, seq, cart, raw)
+        carts = {no: codec.unpack(v) if (v := get(keys.cart(r, no), "")) else []
+                 for no in reads.more_carts}
+        return State(r, menu, tables, orders, stock, seq, cart, raw, carts)
 
     async def tables(self, restaurant_id: str) -> list[TableState]:
         raw: dict[bytes, bytes] = await self.redis.hgetall(keys.tables(restaurant_id))  # type: ignore[assignment]

@@ -50,8 +50,12 @@ def add_lines(table: TableState, order_id: str) -> TableState:
 
 
 def request_bill(table: TableState, now: int) -> TableState:
+    """The guests ask for the bill; asked again while they wait, the first time stands (the
+    board counts how long they have waited from it)."""
     _need(table, {T.ORDERING, T.PAYING}, "ask for the bill of")
-    return replace(table, status=T.PAYING, bill_requested_at=now)
+    asked = table.bill_requested_at if table.status == T.PAYING and table.bill_requested_at \
+        else now
+    return replace(table, status=T.PAYING, bill_requested_at=asked)
 
 
 def clear(table: TableState) -> TableState:
@@ -88,6 +92,7 @@ def merge(source: TableState, target: TableState) -> tuple[TableState, TableStat
         status=status if target.status != T.PAYING or source.order_ids else T.PAYING,
         guests=target.guests + source.guests,
         order_ids=(*target.order_ids, *source.order_ids),
+        waiter_called_at=max(target.waiter_called_at, source.waiter_called_at),
         merged_from=(*target.merged_from, source.no, *source.merged_from),
     )
     return TableState(no=source.no), joined

@@ -84,13 +84,14 @@ class Screens:
         self.problems: list[str] = []
 
     def open(self, url: str, size: ViewportSize | None = None, name: str = "",
-             clock_off_s: float = 0) -> Page:
-        """``clock_off_s``: the device's clock is that many seconds ahead (behind if < 0)."""
+             clock_off_s: float | None = None) -> Page:
+        """``clock_off_s``: the page runs on a clock the test can move (``page.clock``), that
+        many seconds ahead of the real one (behind if < 0)."""
         context = self.browser.new_context(viewport=size or TABLET, locale="zh-CN",
                                            timezone_id="Asia/Shanghai")
         self.contexts.append(context)
         page = context.new_page()
-        if clock_off_s:
+        if clock_off_s is not None:
             page.clock.install(time=datetime.now() + timedelta(seconds=clock_off_s))
         label = name or url.split("#")[0]
         page.on("console", lambda msg: self._console(label, msg))

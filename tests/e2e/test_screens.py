@@ -481,3 +481,22 @@ def test_a_set_meal_is_greyed_on_the_phone_while_one_of_its_dishes_is_sold_out(
     phone.wait_for_selector(f"{card}.is-sold-out", timeout=5_000)
     api_call(stack, "PUT", "/api/r/demo/dishes/d34/stock", merchant, {"remaining": None})
     phone.wait_for_selector('.set-meal:not(.is-sold-out)[data-set-id="s2"]', timeout=5_000)
+
+
+def test_the_board_reads_itself_again_when_all_is_quiet(
+        stack: Stack, screens: Screens) -> None:
+    """Some things change with no event to tell: a screen coming online, a flag that time
+    raises. The board reads itself again every 30 s: a tablet that connects while nothing
+    else happens shows on the board after that, without a reload."""
+    board = screens.open(stack.url("merchant").replace("/merchant#", "/merchant?tab=tables#"),
+                         TABLET, "merchant-quiet", clock_off_s=0)
+    wait_live(board)
+    chips = ".screens .chip"
+    before = board.locator(chips).all_inner_texts()
+    steam = screens.open(stack.url("station steam"), TABLET, "steam-online")
+    wait_live(steam)
+    board.wait_for_timeout(1_500)  # the hub has written the steam tablet's presence
+    board.clock.run_for(31_000)
+    board.wait_for_function(
+        "n => document.querySelectorAll('.screens .chip').length > n", arg=len(before),
+        timeout=5_000)

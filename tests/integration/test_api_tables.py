@@ -126,6 +126,28 @@ async def test_merge_joins_orders_and_guests(api: Api) -> None:
     assert bill["total_fen"] == 5800 + 3800
 
 
+async def test_the_moving_guests_cart_goes_with_them(api: Api) -> None:
+    """转台 takes A1's shared cart to B2; 合桌 then adds it to B1's, the same dish adding up.
+    The table left behind has no cart."""
+    a1 = await api.diner("A1")
+    items = "/api/r/demo/tables/{}/cart/items"
+    await api.post(items.format("A1"), a1, {"dish_id": "d01", "qty": 2})
+    await api.post(items.format("A1"), a1, {"dish_id": "d02", "qty": 1})
+    res = await api.post("/api/r/demo/tables/A1/transfer", api.merchant, {"to": "B2"})
+    assert res.status_code == 200, res.text
+    b2 = await api.diner("B2", seat=False)
+    cart = (await api.get("/api/r/demo/tables/B2/cart", b2)).json()
+    assert {i["dish_id"]: i["qty"] for i in cart["items"]} == {"d01": 2, "d02": 1}
+    assert not await api.redis.exists(keys.cart("demo", "A1"))
+    b1 = await api.diner("B1")
+    await api.post(items.format("B1"), b1, {"dish_id": "d01", "qty": 1})
+    res = await api.post("/api/r/demo/tables/B2/merge", api.merchant, {"into": "B1"})
+    assert res.status_code == 200, res.text
+    cart = (await api.get("/api/r/demo/tables/B1/cart", b1)).json()
+    assert {i["dish_id"]: i["qty"] for i in cart["items"]} == {"d01": 3, "d02": 1}
+    assert not await api.redis.exists(keys.cart("demo", "B2"))
+
+
 async def test_a_cleared_tables_diner_token_is_refused(api: Api) -> None:
     """After 清台 the table's diner tokens get 401 session_ended, and so does its QR code
     until the table is opened again (then a new diner token works, the old one not)."""

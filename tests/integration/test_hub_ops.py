@@ -88,6 +88,26 @@ async def test_presence_tracks_screens_and_tells_the_board(
             assert b"wok-1" not in await redis.hgetall(keys.presence(R))
 
 
+async def test_a_screen_name_shared_by_two_tablets_stays_while_either_is_here(
+        redis: aioredis.Redis, redis_url: str) -> None:
+    """Two wok tablets under one screen name: the newer leaves, the older is still here, and
+    the board still lists the wok; only when both have left does it go."""
+    await open_restaurant(redis)
+    wok = token("station", station="wok") + "&screen=station-wok"
+    async with running_hub(hub_settings(redis_url)) as (_, url):
+        async with client(url, token("merchant")) as board:
+            await board.subscribe(["board:r1"])
+            await board.until("presence")
+            async with client(url, wok):
+                async with client(url, wok):
+                    await board.until("presence")
+                await asyncio.sleep(0.5)  # the newer tablet's leaving has been handled
+                assert b"station-wok" in await redis.hgetall(keys.presence(R))
+            frame = await board.until("presence")
+            assert "station-wok" not in [s["screen"] for s in frame["screens"]]
+            assert b"station-wok" not in await redis.hgetall(keys.presence(R))
+
+
 async def test_rebuilt_log_makes_live_screens_reload(
         redis: aioredis.Redis, redis_url: str) -> None:
     """When a restaurant's epoch changes, every screen watching it gets a reload frame."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kitchen import tables
@@ -87,3 +89,19 @@ def test_merge_joins_orders_and_guests_and_frees_the_source() -> None:
     assert dst.merged_from == ("A1",) and dst.session == "s-A2"
     with pytest.raises(IllegalTransition):
         tables.merge(seated("A1"), TableState("A2"))
+
+
+def test_asking_for_the_bill_again_keeps_the_first_time() -> None:
+    """The board counts how long guests wait to pay from their first request; a second tap
+    does not start it again. After 加菜 reopens the table, a new request is a new time."""
+    t = tables.request_bill(seated(status=T.ORDERING, orders=("o1",)), now=100)
+    assert tables.request_bill(t, now=700).bill_requested_at == 100
+    reopened = tables.add_lines(t, "o1")
+    assert tables.request_bill(reopened, now=900).bill_requested_at == 900
+
+
+def test_a_merge_keeps_the_moving_tables_waiter_call() -> None:
+    source = replace(seated("A1", T.ORDERING, ("o1",)), waiter_called_at=2_000)
+    target = seated("B1", T.ORDERING, ("o2",))
+    _, joined = tables.merge(source, target)
+    assert joined.waiter_called_at == 2_000

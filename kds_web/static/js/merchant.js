@@ -334,7 +334,9 @@ function main({ claims, api, outbox, badge, token, hubUrl }) {
     onEvent,
     onState: followConnection(badge, outbox, onDenied),
   });
-  setInterval(rerender, 30000);
+  // flags that only time raises or lowers (not ordered, waiting to pay, a late dish, a waiter
+  // call going stale) and screens that left: the board is read again even when all is quiet
+  setInterval(() => { rerender(); refreshSoon(); }, 30000);
   onLang(render);
   render();
   load();
