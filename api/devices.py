@@ -105,8 +105,12 @@ async def _qr(call: Call, table_no: str, replace: bool = False) -> dict[str, Any
             jti, label = claims.jti, claims.name
         else:
             jti, label = row["id"], row["label"]
-    if withdrawn:
-        await call.svc.redis.sadd(keys.revoked(call.rid), *withdrawn)
+        # every code of the table withdrawn so far, not only now: a re-print retried after
+        # Redis failed to hear of the first one still withdraws the old printed code
+        ever = [r["id"] for r in await conn.fetch(q["api_table_qr_withdrawn"], call.rid,
+                                                  table_no)] if replace else []
+    if ever:
+        await call.svc.redis.sadd(keys.revoked(call.rid), *ever)
     token = _qr_token(call, table_no, jti, label)
     return {"table": table_no, "id": jti, "token": token, "url": qr_url(call, token),
             "withdrawn": withdrawn}

@@ -182,6 +182,32 @@ def test_a_diner_at_a_table_not_yet_open_is_asked_to_see_the_staff(
     page.wait_for_selector(".full-message")
     assert "请服务员开台" in page.inner_text(".full-message")
     page.screenshot(path=str(screenshot_dir / "diner-closed-phone.png"))
+    page.click(".full-message .lang-switch")  # the message itself switches language
+    page.wait_for_function("() => document.querySelector('.full-message h1').textContent"
+                           " === 'This table is not open yet'", timeout=5_000)
+    assert "请服务员开台" not in page.inner_text(".full-message")
+
+
+def test_pages_opened_with_the_wrong_link_say_what_to_do(stack: Stack, screens: Screens) -> None:
+    """A station page opened with the pass's link asks for a station's link; a revoked
+    tablet's link says it no longer works (not 'token missing'); a mangled table address
+    says the code is not valid instead of loading for ever."""
+    merchant = merchant_token(stack)
+    expo_link = stack.url("expo")
+    page = screens.open(expo_link.replace("/expo#", "/station#"), TABLET, "station-expo-token")
+    page.wait_for_selector(".full-message", timeout=5_000)
+    assert "档口" in page.inner_text(".full-message")
+    issued = api_call(stack, "POST", "/api/r/demo/tokens", merchant,
+                      {"role": "station", "station": "cold", "label": "old tablet"})
+    api_call(stack, "DELETE", f"/api/r/demo/tokens/{issued['id']}", merchant)
+    wok_link = stack.url("station wok")
+    revoked = wok_link.split("#")[0] + "#token=" + issued["token"]
+    page = screens.open(revoked, TABLET, "station-revoked")
+    page.wait_for_selector(".full-message", timeout=10_000)
+    assert "此链接已不能使用" in page.inner_text(".full-message")
+    page = screens.open(f"{stack.api_url}/t/abc%zz", PHONE, "diner-mangled")
+    page.wait_for_selector(".full-message", timeout=5_000)
+    assert "二维码无效" in page.inner_text(".full-message")
 
 
 def test_merchant_opens_a_table_on_the_board_and_its_qr_code_starts_working(

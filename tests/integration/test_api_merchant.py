@@ -96,6 +96,23 @@ async def test_replacing_a_qr_code_withdraws_the_old_one(api_db: Api) -> None:
     assert (await api_db.post("/api/diner/session", json={"qr": new["token"]})).status_code == 200
 
 
+async def test_a_replacement_retried_after_redis_missed_it_still_withdraws_the_old_code(
+        api_db: Api) -> None:
+    """The first re-print withdrew the printed code in PostgreSQL, but Redis never heard
+    of it (the merchant got a 503 and tries again). The retry makes the printed code stop
+    working too, not only the code of the first attempt."""
+    old = (await api_db.get("/api/r/demo/tables/A1/qr", api_db.merchant)).json()
+    assert (await api_db.post("/api/r/demo/tables/A1/qr", api_db.merchant)).status_code == 201
+    await api_db.redis.srem(keys.revoked("demo"), old["id"])  # Redis missed the withdrawal
+    await api_db.open_table("A1")
+    retry = await api_db.post("/api/r/demo/tables/A1/qr", api_db.merchant)
+    assert retry.status_code == 201, retry.text
+    res = await api_db.post("/api/diner/session", json={"qr": old["token"]})
+    assert res.status_code == 401, res.text
+    res = await api_db.post("/api/diner/session", json={"qr": retry.json()["token"]})
+    assert res.status_code == 200
+
+
 async def test_qr_of_an_unknown_table_is_404(api_db: Api) -> None:
     """The QR code of a table the restaurant does not have is 404."""
     assert (await api_db.get("/api/r/demo/tables/Z1/qr", api_db.merchant)).status_code == 404

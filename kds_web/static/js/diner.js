@@ -16,7 +16,9 @@ import { icon } from "./lib/icons.js";
 const STEPS = ["queued", "cooking", "ready", "served"];
 const URGE_MAX = 5; // kitchen/dishflow.py: five urges of a dish in all ...
 const URGE_GAP_MS = 60000; // ... at most one a minute
-const qr = decodeURIComponent(location.pathname.replace(/^\/t\//, "").split("/")[0] || "");
+const qr = (() => { // a mangled address (a stray %) is a bad code, not a page stuck loading
+  try { return decodeURIComponent(location.pathname.replace(/^\/t\//, "").split("/")[0] || ""); } catch { return ""; }
+})();
 
 function allergenName(id) {
   const text = t(`allergen.${id}`);
@@ -30,10 +32,10 @@ function forgetOtherSittings(prefix, keep) {
 }
 
 function closedPage(kind) {
-  const again = h("button", { type: "button", class: "btn btn-primary", onclick: () => { sessionStorage.removeItem(`kitchen.diner.${qr}`); location.reload(); } }, t("diner.scan_again"));
-  if (kind === "closed") fullMessage(icon("plate"), t("diner.closed_title"), t("diner.closed_body"), again);
-  else if (kind === "ended") fullMessage(icon("wave"), t("diner.ended_title"), t("diner.ended_body"), again);
-  else fullMessage(icon("key"), t("diner.bad_code"), "", again);
+  const again = () => h("button", { type: "button", class: "btn btn-primary", onclick: () => { sessionStorage.removeItem(`kitchen.diner.${qr}`); location.reload(); } }, t("diner.scan_again"));
+  if (kind === "closed") fullMessage(icon("plate"), "diner.closed_title", "diner.closed_body", again);
+  else if (kind === "ended") fullMessage(icon("wave"), "diner.ended_title", "diner.ended_body", again);
+  else fullMessage(icon("key"), "diner.bad_code", "", again);
   document.body.dataset.page = kind;
 }
 
@@ -56,7 +58,7 @@ async function start() {
     } catch (exc) {
       if (exc instanceof ApiError && exc.code === "table_closed") return closedPage("closed");
       if (exc instanceof ApiError && exc.status < 500 && exc.status !== 429) return closedPage("bad");
-      fullMessage(icon("wifiOff"), t("conn.offline"), t("common.loading"));
+      fullMessage(icon("wifiOff"), "conn.offline", "common.loading");
       await new Promise((r) => setTimeout(r, delay));
     }
   }

@@ -1,6 +1,6 @@
 // The kitchen station screen: this station's tickets in arrival order, tap a dish to start and
 // again when it is ready, bump a whole ticket, recall any ticket of the day.
-import { batched, followConnection, onDenied, staffSession } from "./lib/app.js";
+import { batched, followConnection, fullMessage, onDenied, staffSession } from "./lib/app.js";
 import { dialog, fill, h, toast } from "./lib/dom.js";
 import { clock, learnServerTime, serverNow, timeOfDay } from "./lib/format.js";
 import { langButton, name, onLang, t } from "./lib/i18n.js";
@@ -11,7 +11,9 @@ import { beep, setSound, soundOn, unlockOnFirstTouch } from "./lib/sound.js";
 import { icon } from "./lib/icons.js";
 
 const session = staffSession(["station", "expo", "merchant"], "station");
-if (session) main(session);
+if (session && !session.claims.station && !new URLSearchParams(location.search).get("station")) {
+  fullMessage(icon("key"), "station.which", "station.which_body"); // a pass or manager link
+} else if (session) main(session);
 
 function allergenName(id) {
   const text = t(`allergen.${id}`);

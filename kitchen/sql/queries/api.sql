@@ -39,6 +39,12 @@ UPDATE tokens SET revoked_at = now()
 WHERE restaurant_id = $1 AND role = 'qr' AND table_no = $2 AND revoked_at IS NULL
 RETURNING id;
 
+-- name: api_table_qr_withdrawn
+-- Every QR token of a table ever withdrawn: all are (again) told to Redis after a re-print,
+-- so one whose first telling failed is not left working.
+SELECT id FROM tokens
+WHERE restaurant_id = $1 AND role = 'qr' AND table_no = $2 AND revoked_at IS NOT NULL;
+
 -- name: api_orders_of_day
 -- Orders created in [$2, $3) ms with their lines (as written by the persist worker).
 SELECT o.id, o.table_no, o.session_id, o.no, o.created_at, o.rush, o.guests, o.total_fen,

@@ -15,23 +15,39 @@ export function hubUrlFromPage() {
   return `${proto}//${location.hostname}:8001`;
 }
 
-/** Replace the page with one large message (no token, refused, table closed …). */
-export function fullMessage(mark, title, body, action) {
-  const app = document.getElementById("app");
-  fill(app, h("div", { class: "full-message", role: "alert" },
-    h("div", { class: "big-icon", "aria-hidden": "true" }, mark),
-    h("h1", {}, title),
-    h("p", {}, body),
-    action || null,
-    h("p", {}, langButton())));
+/** Replace the page with one large message (no token, refused, table closed …): ``titleKey``
+ * and ``bodyKey`` are keys of strings.js, ``action`` an element or a function making one, so
+ * that the message is drawn again in the other language when the switch is tapped. */
+let shown = null;
+export function fullMessage(mark, titleKey, bodyKey, action) {
+  shown = { mark, titleKey, bodyKey, action, el: null };
+  drawMessage();
 }
+
+function drawMessage() {
+  const app = document.getElementById("app");
+  if (!shown || (shown.el && !app.contains(shown.el))) return; // the page has moved on
+  const { mark, titleKey, bodyKey, action } = shown;
+  shown.el = h("div", { class: "full-message", role: "alert" },
+    h("div", { class: "big-icon", "aria-hidden": "true" }, mark),
+    h("h1", {}, t(titleKey)),
+    bodyKey ? h("p", {}, t(bodyKey)) : null,
+    (typeof action === "function" ? action() : action) || null,
+    h("p", {}, langButton()));
+  fill(app, shown.el);
+}
+onLang(drawMessage);
 
 /** Token, claims, API, outbox and badge for a staff screen; null when there is no token. */
 export function staffSession(expectedRoles, screenName) {
   const token = pageToken();
   const claims = token ? readClaims(token) : null;
-  if (!token || !claims || (expectedRoles && !expectedRoles.includes(claims.role))) {
-    fullMessage(icon("key"), t("common.denied"), t("common.no_token"));
+  if (!token || !claims) {
+    fullMessage(icon("key"), "common.denied", "common.no_token");
+    return null;
+  }
+  if (expectedRoles && !expectedRoles.includes(claims.role)) {
+    fullMessage(icon("key"), "common.denied", "common.token_refused");
     return null;
   }
   const api = makeApi(token);
@@ -47,7 +63,7 @@ export function staffSession(expectedRoles, screenName) {
 
 /** What a staff screen does when the hub or the API refuses its token for good. */
 export function onDenied() {
-  fullMessage(icon("key"), t("common.denied"), t("common.no_token"));
+  fullMessage(icon("key"), "common.denied", "common.token_refused");
 }
 
 /** The ``onState`` of a screen's Live link: update the badge, mark the page, send the taps
