@@ -24,6 +24,18 @@ from kitchen.tokens import Claims
 JSON = 0
 MSGPACK = 1
 SUBPROTOCOLS = {"kitchen.json": JSON, "kitchen.msgpack": MSGPACK}
+# A token may come as one more offered subprotocol, "kitchen.token.<token>" (never chosen):
+# a header, which proxies do not write to their access logs as they do a URL's query.
+TOKEN_PROTOCOL = "kitchen.token."
+
+
+def token_offered(offered: str | None) -> str:
+    """The token among the offered subprotocols (``Sec-WebSocket-Protocol``), or ""."""
+    for item in (offered or "").split(","):
+        item = item.strip()
+        if item.startswith(TOKEN_PROTOCOL):
+            return item[len(TOKEN_PROTOCOL):]
+    return ""
 
 # --------------------------------------------------------------------------- close codes
 

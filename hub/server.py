@@ -142,7 +142,9 @@ class Hub:
         if path not in ("/", "/ws"):
             return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
         params = parse_qs(query)
-        self._auth[connection] = self._authenticate(params.get("token", [""])[0])
+        token = protocol.token_offered(request.headers.get("Sec-WebSocket-Protocol")) \
+            or params.get("token", [""])[0]
+        self._auth[connection] = self._authenticate(token)
         return None
 
     def _authenticate(self, token: str) -> Claims | AuthError:

@@ -66,6 +66,9 @@ def test_diner_order_reaches_the_right_stations_and_a_bump_shows_ready_on_the_ph
     looks like HTML stays text."""
     diner = screens.open(stack.url("diner table A1"), PHONE, "diner")
     friend = screens.open(stack.url("diner table A1"), PHONE, "friend")
+    hub_urls: list[str] = []
+    friend.on("websocket", lambda ws: hub_urls.append(ws.url))
+    friend.reload()
     wok = screens.open(stack.url("station wok"), TABLET, "wok")
     cold = screens.open(stack.url("station cold"), TABLET, "cold")
     steam = screens.open(stack.url("station steam"), TABLET, "steam")
@@ -85,6 +88,7 @@ def test_diner_order_reaches_the_right_stations_and_a_bump_shows_ready_on_the_ph
     diner.fill(".modal input", XSS)
     diner.click(".modal .btn-primary")
     diner.wait_for_function("() => document.querySelector('.cart-count').textContent === '3'")
+    assert hub_urls and not [u for u in hub_urls if "token" in u]  # never in the URL
     # the cart is the table's: the other phone at the table sees it
     friend.wait_for_function("() => (document.querySelector('.cart-count') || {}).textContent"
                              " === '3'", timeout=5_000)

@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 import hub.server
 from kitchen import keys, tokens
@@ -222,3 +223,25 @@ async def test_channel_limit_per_connection(redis: aioredis.Redis, redis_url: st
             await c.send({"op": "sub", "id": "x",
                           "channels": [f"table:r1:B{j}" for j in range(40)]})
             assert (await c.recv())["code"] == "too_many_channels"
+
+
+async def test_a_token_offered_as_a_subprotocol_keeps_it_out_of_the_url(
+        redis: aioredis.Redis, redis_url: str) -> None:
+    """A screen may offer its token as the subprotocol kitchen.token.<token>, a header that
+    proxies do not log as they log URLs. The hub takes it, chooses kitchen.json, and refuses a
+    forged one as it would in the query."""
+    await open_restaurant(redis)
+    async with running_hub(hub_settings(redis_url)) as (_, url):
+        offered = [Subprotocol("kitchen.json"),
+                   Subprotocol("kitchen.token." + token("station", station="wok"))]
+        async with connect(f"{url}/ws", subprotocols=offered) as ws:
+            assert ws.subprotocol == "kitchen.json"
+            assert json.loads(await ws.recv())["op"] == "hello"
+            await ws.send(json.dumps({"op": "sub", "id": "s", "channels": ["station:r1:wok"]}))
+            assert json.loads(await ws.recv())["op"] == "ack"
+        forged = [Subprotocol("kitchen.json"), Subprotocol("kitchen.token.forged.token")]
+        async with connect(f"{url}/ws", subprotocols=forged) as ws:
+            assert json.loads(await ws.recv())["code"] == "unauthorized"
+            with pytest.raises(ConnectionClosed) as info:
+                await ws.recv()
+            assert info.value.rcvd is not None and info.value.rcvd.code == 4001

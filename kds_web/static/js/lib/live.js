@@ -104,11 +104,13 @@ export class Live {
     }
     if (this.ws) this.drop();
     this.setState(this.attempt ? CATCHING_UP : CONNECTING);
-    const qs = new URLSearchParams({ token: this.token });
+    // the token rides in the offered subprotocols, a header, never in the URL: a proxy's
+    // access log keeps URLs (docs/protocol.md)
+    const qs = new URLSearchParams();
     if (this.screen) qs.set("screen", this.screen);
     let ws;
     try {
-      ws = new WebSocket(`${this.hubUrl.replace(/\/$/, "")}/ws?${qs}`, ["kitchen.json"]);
+      ws = new WebSocket(`${this.hubUrl.replace(/\/$/, "")}/ws?${qs}`, ["kitchen.json", `kitchen.token.${this.token}`]);
     } catch (exc) {
       this.linkLost(String(exc));
       return;
