@@ -37,9 +37,9 @@ clean:
 	rm -rf .mypy_cache .ruff_cache .pytest_cache artifacts build dist *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
-# the local PostgreSQL and Redis data of make run
-clean-data:
-	rm -rf .data
+# the local PostgreSQL and Redis data of make run (refused while it runs)
+clean-data: venv
+	$(BIN)/python -m kitchen clean-data
 
 # SIGKILL api, hub, worker and Redis in turn under load (twice each), then check that nothing
 # acknowledged was lost or doubled; prints the counts. `make test` runs it at a short scale.

@@ -1,4 +1,5 @@
-"""``python -m kitchen run`` (the ``make run`` supervisor) and ``python -m kitchen migrate``."""
+"""``python -m kitchen run`` (the ``make run`` supervisor, for development), ``python -m
+kitchen migrate`` and ``python -m kitchen clean-data`` (``make clean-data``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from kitchen.db import migrate
+from kitchen.embedded import EmbeddedServerError
 from kitchen.errors import ConfigError
 from kitchen.settings import Settings
 
@@ -23,7 +25,17 @@ def _parser() -> argparse.ArgumentParser:
         "DATABASE_URL / REDIS_URL are set), migrations, demo data, api, hub and workers",
     )
     commands.add_parser("migrate", help="apply pending migrations to DATABASE_URL")
+    commands.add_parser("clean-data", help="delete the data of make run (not while it runs)")
     return parser
+
+
+def _clean_data(env: dict[str, str]) -> int:
+    from kitchen import devserver
+
+    env.setdefault("KITCHEN_DEV", "1")  # only the data folder is needed, not the keys
+    for folder in devserver.clean_data(Settings.from_env(env).data_dir):
+        print(f"deleted {folder}")
+    return 0
 
 
 def _run(env: dict[str, str]) -> int:
@@ -48,10 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     env = dict(os.environ)
+    command = {"run": _run, "migrate": _migrate, "clean-data": _clean_data}[args.command]
     try:
-        return _run(env) if args.command == "run" else _migrate(env)
+        return command(env)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except EmbeddedServerError as exc:  # the server's own words are in its log
+        print(f"could not start an embedded server: {exc}", file=sys.stderr)
         return 2
 
 

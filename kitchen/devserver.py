@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import importlib
 import importlib.util
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,12 +30,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 
 from kitchen.db import create_pool, migrate
 from kitchen.embedded import ChildServer, EmbeddedPostgres, EmbeddedRedis, die_with_parent
 from kitchen.embedded import port_is_free as _port_is_free
+from kitchen.errors import ConfigError
 from kitchen.settings import Settings
 
 log = logging.getLogger("kitchen.devserver")
@@ -151,11 +155,62 @@ def _postgres_dir(data_dir: Path) -> Path:
     wanted = data_dir / "postgres"
     if EmbeddedPostgres.can_use(wanted):
         return wanted
-    digest = hashlib.sha256(str(wanted.resolve()).encode()).hexdigest()[:12]
-    fallback = Path("/var/tmp") / f"kitchen-postgres-{digest}"
+    fallback = _postgres_elsewhere(data_dir)
     log.warning("PostgreSQL cannot run as nobody in %s; keeping its data in %s", wanted, fallback)
     fallback.mkdir(mode=0o755, exist_ok=True)
     return fallback
+
+
+def check_free(settings: Settings) -> None:
+    """The API's and the hub's ports are free: else another ``make run`` (or another server)
+    holds them, and starting would only print links to it."""
+    for name, host, port in (("API_PORT", settings.api_host, settings.api_port),
+                             ("HUB_PORT", settings.hub_host, settings.hub_port)):
+        if port and not _port_is_free(port, host):
+            raise ConfigError(f"{name} {port} on {host} is in use: is another `make run` "
+                              f"still up? Stop it, or set {name} to a free port")
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold ``<data_dir>/.lock`` for this run: a second run on the same data would start a
+    second Redis on the same append-only file. Raises ConfigError when it is held."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    held = open(data_dir / ".lock", "a")  # held open for the run, closed at its end
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        held.close()
+        raise ConfigError(f"{data_dir} is in use by another `make run`: stop that one first, "
+                          "or give this one KITCHEN_DATA_DIR of its own") from exc
+    return held
+
+
+def _postgres_elsewhere(data_dir: Path) -> Path:
+    digest = hashlib.sha256(str((data_dir / "postgres").resolve()).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"kitchen-postgres-{digest}"
+
+
+def clean_data(data_dir: Path) -> list[Path]:
+    """Delete what ``make run`` keeps (``<data_dir>``, and PostgreSQL's folder in /var/tmp
+    when it could not live inside it), unless a run is using it; the folders deleted."""
+    held = lock_data_dir(data_dir)
+    try:
+        gone = [d for d in (data_dir, _postgres_elsewhere(data_dir)) if d.exists()]
+        for folder in gone:
+            shutil.rmtree(folder)
+        return gone
+    finally:
+        held.close()
+
+
+def _redacted(url: str | None) -> str:
+    """A URL without its password, to print."""
+    parts = urlsplit(url or "")
+    if not parts.password:
+        return url or ""
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def _start_servers(settings: Settings, servers: list[ChildServer]) -> Settings:
@@ -210,8 +265,8 @@ def _banner(settings: Settings, demo: Mapping[str, Any] | None) -> str:
         "Kitchen hub is running (Ctrl-C stops everything)",
         f"  API        {settings.public_api_url}",
         f"  hub        {settings.public_hub_url}",
-        f"  PostgreSQL {settings.database_url}",
-        f"  Redis      {settings.redis_url}",
+        f"  PostgreSQL {_redacted(settings.database_url)}",
+        f"  Redis      {_redacted(settings.redis_url)}",
     ]
     if demo:
         lines.append("Demo:")
@@ -240,13 +295,23 @@ def child_env(env: Mapping[str, str], settings: Settings) -> dict[str, str]:
     }
 
 
-async def _supervise(children: list[Child], stop: asyncio.Event) -> None:
+async def _supervise(children: list[Child], stop: asyncio.Event,
+                     servers: Sequence[ChildServer] = ()) -> int:
+    """Restart children that exit; 1 when an embedded PostgreSQL or Redis dies (everything
+    is stopped then, with a message: the processes cannot work without it), else 0."""
     while not stop.is_set():
         now = time.monotonic()
         for child in children:
             child.tick(now)
+        dead = [server for server in servers if not server.running]
+        if dead:
+            log.error("%s stopped unexpectedly (its log: %s); stopping everything, its data "
+                      "is kept: run again to start afresh",
+                      type(dead[0]).__name__, dead[0].log_path)
+            return 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.2)
+    return 0
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
@@ -272,6 +337,8 @@ async def run(
 
     ``processes`` are ``(name, module)`` pairs, each run as ``python -m module``.
     """
+    check_free(settings)
+    held = lock_data_dir(settings.data_dir)
     stop = asyncio.Event()
     _install_signal_handlers(stop)
     servers: list[ChildServer] = []
@@ -291,10 +358,10 @@ async def run(
         for child in children:
             child.spawn()
         print(_banner(settings, demo), flush=True)
-        await _supervise(children, stop)
-        return 0
+        return await _supervise(children, stop, servers)
     finally:
         await asyncio.to_thread(stop_children, children)
         for server in reversed(servers):
             await server.astop()
+        held.close()
         log.info("stopped")
