@@ -19,10 +19,6 @@ PARALLEL = 3
 FLOOR_S = 30
 
 
-def _since(order: Order, line: Line) -> int:
-    return dishflow.in_kitchen_since(order, line)
-
-
 def queues(orders: Iterable[Order]) -> dict[str, list[tuple[int, str, str, int]]]:
     """Per station: its queued dishes as (queued at, order id, line id, target s), in order."""
     out: dict[str, list[tuple[int, str, str, int]]] = {}
@@ -30,14 +26,14 @@ def queues(orders: Iterable[Order]) -> dict[str, list[tuple[int, str, str, int]]
         for ln in order.lines:
             if ln.status == S.QUEUED:
                 out.setdefault(ln.station_id, []).append(
-                    (_since(order, ln), order.id, ln.id, ln.target_s))
+                    (dishflow.in_kitchen_since(order, ln), order.id, ln.id, ln.target_s))
     for queue in out.values():
         queue.sort()
     return out
 
 
 def _left(order: Order, line: Line, now: int) -> int:
-    elapsed = (now - _since(order, line)) // 1000
+    elapsed = (now - dishflow.in_kitchen_since(order, line)) // 1000
     return max(FLOOR_S, line.target_s - elapsed)
 
 

@@ -209,8 +209,8 @@ class Spooler:
             if record is None or slip_state is None:
                 return  # printed, failed or held by another attempt
             slip = Slip.from_dict(slip_state["slip"])
-            if now_ms() - slip.created_at >= o.give_up_s * 1000:  # stale (the worker was
-                # down, or the slip waited behind others): a late 加菜 would mislead the cook
+            if self._stale(slip):  # the worker was down, or the slip waited behind others:
+                # a late 加菜 printed as if new would mislead the cook
                 await self._failed(restaurant_id, field, slip, "too late to print", True)
                 return
             printer = (await self.printers.of(restaurant_id)).get(station_id)
@@ -220,7 +220,7 @@ class Spooler:
                 await send(printer.host_port, escpos.render(slip.ticket), o.timeout_s)
             except (OSError, TimeoutError, OverflowError, ValueError) as exc:  # a bad address
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                give_up = now_ms() - slip.created_at >= o.give_up_s * 1000
+                give_up = self._stale(slip)
                 await self._failed(restaurant_id, field, slip, error, give_up)
                 if give_up:
                     return
@@ -236,6 +236,10 @@ class Spooler:
             log.info("printed %s on %s (%s)", slip_id, station_id, printer.address)
             await self._announce(restaurant_id, slip, ok=True)
             return
+
+    def _stale(self, slip: Slip) -> bool:
+        """Past the give-up time: no longer worth printing (or trying to)."""
+        return now_ms() - slip.created_at >= self.options.give_up_s * 1000
 
     async def _failed(self, rid: str, field: str, slip: Slip, error: str, give_up: bool) -> None:
         await self.book.update(rid, field, lambda r: printbook.attempt_failed(
